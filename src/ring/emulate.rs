@@ -1,0 +1,301 @@
+//! Running a filled submission entry as the direct syscall it stands for.
+//!
+//! This is the fallback path of the whole crate: an operation declares only how it fills an
+//! entry, and when io_uring is refused, or the kernel lacks the opcode, the same entry runs
+//! here as the syscall the kernel would have made. The answer has the completion's shape:
+//! the syscall's return value, or `-errno`.
+
+use std::os::fd::RawFd;
+
+use crate::sys::*;
+
+/// Returns `-errno` for a failed libc call, or its value.
+#[inline]
+fn cvt(res: isize) -> i32 {
+    if res < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        res as i32
+    }
+}
+
+/// Whether the entry can run as a direct syscall here: fixed files, registered buffers,
+/// direct descriptors and ring-only opcodes cannot.
+pub fn can_emulate(sqe: &IoUringSqe) -> bool {
+    if sqe.flags & (IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT) != 0 {
+        return false;
+    }
+    match sqe.opcode {
+        IORING_OP_OPENAT | IORING_OP_OPENAT2 | IORING_OP_CLOSE | IORING_OP_SOCKET
+        | IORING_OP_ACCEPT => sqe.splice_fd_in == 0,
+        IORING_OP_SPLICE | IORING_OP_TEE => sqe.op_flags & SPLICE_F_FD_IN_FIXED == 0,
+        IORING_OP_NOP
+        | IORING_OP_READ
+        | IORING_OP_WRITE
+        | IORING_OP_READV
+        | IORING_OP_WRITEV
+        | IORING_OP_FSYNC
+        | IORING_OP_SYNC_FILE_RANGE
+        | IORING_OP_FALLOCATE
+        | IORING_OP_FADVISE
+        | IORING_OP_FTRUNCATE
+        | IORING_OP_STATX
+        | IORING_OP_MKDIRAT
+        | IORING_OP_UNLINKAT
+        | IORING_OP_RENAMEAT
+        | IORING_OP_SYMLINKAT
+        | IORING_OP_LINKAT
+        | IORING_OP_BIND
+        | IORING_OP_LISTEN
+        | IORING_OP_CONNECT
+        | IORING_OP_SEND
+        | IORING_OP_RECV
+        | IORING_OP_SENDMSG
+        | IORING_OP_RECVMSG
+        | IORING_OP_SHUTDOWN
+        | IORING_OP_POLL_ADD
+        | IORING_OP_TIMEOUT
+        | IORING_OP_MADVISE => true,
+        _ => false,
+    }
+}
+
+/// Runs `sqe` as the direct syscall it stands for and returns what its completion would carry:
+/// the result, or `-errno`. Entries [`can_emulate`] refuses give `-EINVAL`.
+///
+/// `IORING_OP_READ`/`WRITE` with `rw_flags` use preadv2/pwritev2 as the kernel does; an offset
+/// of `u64::MAX` means the file position (read(2)/write(2)). `IORING_OP_TIMEOUT` sleeps for its
+/// timespec and gives `-ETIME`. The calling thread's errno is left as the syscall set it.
+///
+/// # Safety
+/// Every pointer in the entry must be valid for what its opcode reads and writes, as for
+/// submitting it to a ring; the call has finished with them when it returns.
+pub unsafe fn emulate(sqe: &IoUringSqe) -> i32 {
+    if !can_emulate(sqe) {
+        return -libc::EINVAL;
+    }
+    let fd: RawFd = sqe.fd;
+    let addr = sqe.addr;
+    let len = sqe.len;
+    let off = sqe.off;
+    let flags = sqe.op_flags;
+    let path = addr as *const libc::c_char;
+    // SAFETY (for every arm): the caller guarantees the entry's pointers are valid for its
+    // opcode, and each arm passes them to the syscall that has the kernel's own reading of the
+    // same fields (see io_uring/*.c prep functions).
+    unsafe {
+        match sqe.opcode {
+            IORING_OP_NOP => 0,
+            IORING_OP_READ | IORING_OP_WRITE => {
+                let write = sqe.opcode == IORING_OP_WRITE;
+                if flags != 0 {
+                    let iov = libc::iovec {
+                        iov_base: addr as *mut libc::c_void,
+                        iov_len: len as usize,
+                    };
+                    rw_vectored(write, fd, &iov, 1, off, flags as i32)
+                } else if off == u64::MAX {
+                    if write {
+                        cvt(libc::write(fd, addr as *const libc::c_void, len as usize))
+                    } else {
+                        cvt(libc::read(fd, addr as *mut libc::c_void, len as usize))
+                    }
+                } else if write {
+                    cvt(libc::pwrite64(
+                        fd,
+                        addr as *const libc::c_void,
+                        len as usize,
+                        off as i64,
+                    ))
+                } else {
+                    cvt(libc::pread64(
+                        fd,
+                        addr as *mut libc::c_void,
+                        len as usize,
+                        off as i64,
+                    ))
+                }
+            }
+            IORING_OP_READV | IORING_OP_WRITEV => rw_vectored(
+                sqe.opcode == IORING_OP_WRITEV,
+                fd,
+                addr as *const libc::iovec,
+                len as i32,
+                off,
+                flags as i32,
+            ),
+            IORING_OP_FSYNC => {
+                if flags & IORING_FSYNC_DATASYNC != 0 {
+                    cvt(libc::fdatasync(fd) as isize)
+                } else {
+                    cvt(libc::fsync(fd) as isize)
+                }
+            }
+            IORING_OP_SYNC_FILE_RANGE => {
+                cvt(libc::sync_file_range(fd, off as i64, i64::from(len), flags) as isize)
+            }
+            IORING_OP_FALLOCATE => {
+                cvt(libc::fallocate64(fd, len as i32, off as i64, addr as i64) as isize)
+            }
+            IORING_OP_FADVISE => {
+                let length = if len != 0 { u64::from(len) } else { addr };
+                // posix_fadvise returns the error number instead of setting errno.
+                -libc::posix_fadvise64(fd, off as i64, length as i64, flags as i32)
+            }
+            IORING_OP_FTRUNCATE => cvt(libc::ftruncate64(fd, off as i64) as isize),
+            IORING_OP_OPENAT => {
+                cvt(libc::openat(fd, path, flags as i32, len as libc::c_uint) as isize)
+            }
+            IORING_OP_OPENAT2 => {
+                cvt(libc::syscall(libc::SYS_openat2, fd, path, off, len as usize) as isize)
+            }
+            IORING_OP_CLOSE => cvt(libc::close(fd) as isize),
+            IORING_OP_STATX => {
+                cvt(libc::statx(fd, path, flags as i32, len, off as *mut libc::statx) as isize)
+            }
+            IORING_OP_MKDIRAT => cvt(libc::mkdirat(fd, path, len as libc::mode_t) as isize),
+            IORING_OP_UNLINKAT => cvt(libc::unlinkat(fd, path, flags as i32) as isize),
+            IORING_OP_RENAMEAT => cvt(libc::syscall(
+                libc::SYS_renameat2,
+                fd,
+                path,
+                len as i32,
+                off as *const libc::c_char,
+                flags,
+            ) as isize),
+            IORING_OP_SYMLINKAT => {
+                cvt(libc::symlinkat(path, fd, off as *const libc::c_char) as isize)
+            }
+            IORING_OP_LINKAT => cvt(libc::linkat(
+                fd,
+                path,
+                len as i32,
+                off as *const libc::c_char,
+                flags as i32,
+            ) as isize),
+            IORING_OP_SOCKET => cvt(libc::socket(fd, off as i32, len as i32) as isize),
+            IORING_OP_BIND => {
+                cvt(libc::bind(fd, addr as *const libc::sockaddr, off as libc::socklen_t) as isize)
+            }
+            IORING_OP_LISTEN => cvt(libc::listen(fd, len as i32) as isize),
+            IORING_OP_ACCEPT => cvt(libc::accept4(
+                fd,
+                addr as *mut libc::sockaddr,
+                off as *mut libc::socklen_t,
+                flags as i32,
+            ) as isize),
+            IORING_OP_CONNECT => cvt(libc::connect(
+                fd,
+                addr as *const libc::sockaddr,
+                off as libc::socklen_t,
+            ) as isize),
+            IORING_OP_SEND => cvt(libc::send(
+                fd,
+                addr as *const libc::c_void,
+                len as usize,
+                flags as i32,
+            )),
+            IORING_OP_RECV => cvt(libc::recv(
+                fd,
+                addr as *mut libc::c_void,
+                len as usize,
+                flags as i32,
+            )),
+            IORING_OP_SENDMSG => cvt(libc::sendmsg(fd, addr as *const libc::msghdr, flags as i32)),
+            IORING_OP_RECVMSG => cvt(libc::recvmsg(fd, addr as *mut libc::msghdr, flags as i32)),
+            IORING_OP_SHUTDOWN => cvt(libc::shutdown(fd, len as i32) as isize),
+            IORING_OP_SPLICE => {
+                let fd_in = sqe.splice_fd_in;
+                let mut off_in = addr as i64;
+                let mut off_out = off as i64;
+                let in_ptr = if addr == u64::MAX {
+                    std::ptr::null_mut()
+                } else {
+                    &raw mut off_in
+                };
+                let out_ptr = if off == u64::MAX {
+                    std::ptr::null_mut()
+                } else {
+                    &raw mut off_out
+                };
+                cvt(libc::splice(
+                    fd_in,
+                    in_ptr,
+                    fd,
+                    out_ptr,
+                    len as usize,
+                    flags,
+                ))
+            }
+            IORING_OP_TEE => cvt(libc::tee(sqe.splice_fd_in, fd, len as usize, flags)),
+            IORING_OP_POLL_ADD => {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: flags as i16,
+                    revents: 0,
+                };
+                loop {
+                    let n = libc::poll(&mut pfd, 1, -1);
+                    if n > 0 {
+                        break i32::from(pfd.revents as u16);
+                    }
+                    if n < 0 {
+                        break cvt(-1);
+                    }
+                }
+            }
+            IORING_OP_TIMEOUT => {
+                let ts = &*(addr as *const KernelTimespec);
+                let req = libc::timespec {
+                    tv_sec: ts.tv_sec,
+                    tv_nsec: ts.tv_nsec,
+                };
+                let clock = if flags & IORING_TIMEOUT_BOOTTIME != 0 {
+                    libc::CLOCK_BOOTTIME
+                } else if flags & IORING_TIMEOUT_REALTIME != 0 {
+                    libc::CLOCK_REALTIME
+                } else {
+                    libc::CLOCK_MONOTONIC
+                };
+                let abs = if flags & IORING_TIMEOUT_ABS != 0 {
+                    libc::TIMER_ABSTIME
+                } else {
+                    0
+                };
+                match libc::clock_nanosleep(clock, abs, &req, std::ptr::null_mut()) {
+                    0 => -libc::ETIME,
+                    e => -e,
+                }
+            }
+            IORING_OP_MADVISE => {
+                cvt(libc::madvise(addr as *mut libc::c_void, len as usize, flags as i32) as isize)
+            }
+            _ => -libc::EINVAL,
+        }
+    }
+}
+
+/// preadv2/pwritev2, with offset `u64::MAX` meaning the file position (passed as -1).
+///
+/// # Safety
+/// `iov` must point to `nr` valid iovecs whose buffers are valid for the transfer.
+unsafe fn rw_vectored(
+    write: bool,
+    fd: RawFd,
+    iov: *const libc::iovec,
+    nr: i32,
+    off: u64,
+    flags: i32,
+) -> i32 {
+    let off = if off == u64::MAX { -1 } else { off as i64 };
+    // SAFETY: the caller vouches for iov; preadv2/pwritev2 read nr iovecs from it.
+    unsafe {
+        if write {
+            cvt(libc::pwritev2(fd, iov, nr, off, flags))
+        } else {
+            cvt(libc::preadv2(fd, iov, nr, off, flags))
+        }
+    }
+}
