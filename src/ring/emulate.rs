@@ -134,7 +134,10 @@ pub unsafe fn emulate(sqe: &IoUringSqe) -> i32 {
                 }
             }
             IORING_OP_SYNC_FILE_RANGE => {
-                cvt(libc::sync_file_range(fd, off as i64, i64::from(len), flags) as isize)
+                // A length beyond u32 cannot travel in `len`; the crate's operations put it in
+                // `addr` (which the kernel would refuse) and run such entries here only.
+                let nbytes = if addr != 0 { addr } else { u64::from(len) };
+                cvt(libc::sync_file_range(fd, off as i64, nbytes as i64, flags) as isize)
             }
             IORING_OP_FALLOCATE => {
                 cvt(libc::fallocate64(fd, len as i32, off as i64, addr as i64) as isize)

@@ -499,6 +499,14 @@ impl Ring {
         self.sq.get_sqe()
     }
 
+    /// Takes back every entry not yet consumed by the kernel, after a refused submission, so
+    /// none of them runs later. Not for SQPOLL rings, whose thread may be consuming them.
+    pub(crate) fn withdraw_unsubmitted(&mut self) {
+        if !self.sq.sqpoll {
+            self.sq.withdraw();
+        }
+    }
+
     /// Free SQ slots.
     #[inline]
     pub fn sq_space_left(&self) -> u32 {
@@ -670,7 +678,10 @@ impl Ring {
             copied += self.cq.copy(&mut out[copied..]);
         }
         while copied < want {
-            let more = (want - copied) as u32;
+            // Everything ready was copied, so the CQ is empty and can take at most cq_entries
+            // completions before we reap again. Never wait for more: the rest sit in the
+            // kernel's overflow list until we reap, and a kernel may wait for them forever.
+            let more = ((want - copied) as u32).min(self.cq_entries);
             // SAFETY: no extra argument.
             unsafe { self.enter(0, more, IORING_ENTER_GETEVENTS, ptr::null(), 0) }?;
             copied += self.cq.copy(&mut out[copied..]);

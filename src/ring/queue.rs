@@ -84,6 +84,16 @@ impl SubmissionQueue {
         self.sqe_tail.wrapping_sub(self.head())
     }
 
+    /// Moves the tail back to the head: entries published but not consumed are withdrawn.
+    /// Only sound without SQPOLL, where the head moves only inside our own enter.
+    pub(crate) fn withdraw(&mut self) {
+        let head = self.head();
+        self.sqe_tail = head;
+        // SAFETY: ktail points into the live SQ ring mapping.
+        // liburing has no twin; a release store like the normal publish keeps the order.
+        unsafe { &*self.ktail }.store(head, Ordering::Release);
+    }
+
     /// The SQ ring flags (`IORING_SQ_*`), read without ordering, as liburing's
     /// cq_ring_needs_flush does.
     #[inline]

@@ -1,0 +1,425 @@
+//! Layer 4: the calling thread's ring and running one operation on it.
+//!
+//! Each thread gets its own ring on its first call ([`Local`] in a `thread_local!`), created
+//! with the best flags the kernel accepts and occupying no fd number. A blocking call fills one
+//! entry, submits it and waits for its completion in one `io_uring_enter`, and returns only
+//! once the kernel is done with the operation's memory, also when a signal interrupts the wait
+//! (then the operation is cancelled and reaped first, unless std would retry it anyway).
+//! When the ring cannot serve (io_uring refused, opcode missing, ring broken) the same filled
+//! entry runs as the direct syscall.
+
+use std::cell::RefCell;
+use std::io;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use once_cell::sync::OnceCell;
+
+use crate::config::{Backend, Dispatch, Fallback, FallbackReason, Status, config};
+use crate::op::Op;
+use crate::ring::{Cqe, Probe, Ring, SetupError, Sqe, emulate};
+use crate::stats::Counters;
+use crate::sys::*;
+
+/// `user_data` of the one blocking operation a thread can have in flight.
+pub(crate) const BLOCKING: u64 = u64::MAX;
+/// `user_data` of internal entries whose completions are ignored (cancels, removals).
+pub(crate) const IGNORED: u64 = u64::MAX - 1;
+/// `user_data` of the linked timeout of the blocking operation.
+pub(crate) const BLOCKING_TIMEOUT: u64 = u64::MAX - 2;
+
+/// Bumped in every fork child, so a thread notices that its ring belongs to the parent.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn after_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+fn register_fork_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: the handler only bumps an atomic, which is async-signal-safe as a fork child
+        // handler must be.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    });
+}
+
+/// What the process learnt from its first ring: the probe, or why io_uring cannot be used.
+struct ProcessInfo {
+    probe: Probe,
+}
+
+static PROCESS: OnceCell<Result<ProcessInfo, FallbackReason>> = OnceCell::new();
+
+/// The last per-thread setup failure (fd or memory limits), for [`status()`].
+static LAST_FAILURE: Mutex<Option<FallbackReason>> = Mutex::new(None);
+
+/// A thread's state: no ring yet, its ring, or the reason it runs syscalls.
+#[allow(clippy::large_enum_variant)] // one per thread, read on every call: no indirection
+pub(crate) enum Local {
+    Uninit,
+    Ring(Driver),
+    Syscall(FallbackReason),
+}
+
+thread_local! {
+    pub(crate) static LOCAL: RefCell<Local> = const { RefCell::new(Local::Uninit) };
+}
+
+/// A thread's ring and what goes with it.
+pub(crate) struct Driver {
+    pub(crate) ring: Ring,
+    probe: Probe,
+    generation: u64,
+    pub(crate) counters: &'static Counters,
+    /// Completions of batch operations that arrived while someone else waited.
+    pub(crate) completions: crate::batch::Completions,
+}
+
+impl Local {
+    /// The thread's driver, creating the ring on first use and replacing a ring inherited
+    /// across fork; `None` when this thread runs syscalls.
+    #[inline]
+    pub(crate) fn driver(&mut self) -> Option<&mut Driver> {
+        let generation = FORK_GENERATION.load(Ordering::Relaxed);
+        let current = match self {
+            Local::Ring(driver) => driver.generation == generation,
+            Local::Syscall(_) => true,
+            Local::Uninit => false,
+        };
+        if !current {
+            self.init(generation);
+        }
+        match self {
+            Local::Ring(driver) => Some(driver),
+            _ => None,
+        }
+    }
+
+    #[cold]
+    fn init(&mut self, generation: u64) {
+        // A ring inherited from the parent is dropped here: its Drop sees the other pid and
+        // touches nothing of the parent's.
+        *self = Local::Uninit;
+        let config = config();
+        if !config.enabled {
+            *self = Local::Syscall(FallbackReason::Disabled);
+            return;
+        }
+        if let Some(Err(reason)) = PROCESS.get() {
+            *self = Local::Syscall(reason.clone());
+            return;
+        }
+        register_fork_handler();
+        let mut builder = Ring::builder().hide_fd(true);
+        if let Some(idle) = config.sqpoll {
+            builder = builder.sqpoll(idle);
+        }
+        match builder.build(config.entries) {
+            Ok(mut ring) => {
+                if let Some(mut workers) = config.iowq_max_workers {
+                    // Best effort: a kernel without the cap (before 5.15) runs uncapped.
+                    let _ = ring.register_iowq_max_workers(&mut workers);
+                }
+                let info = PROCESS.get_or_init(|| {
+                    Ok(ProcessInfo {
+                        probe: ring.probe().unwrap_or_else(|_| Probe::empty()),
+                    })
+                });
+                *self = match info {
+                    Ok(info) => Local::Ring(Driver {
+                        ring,
+                        probe: info.probe.clone(),
+                        generation,
+                        counters: Counters::current(),
+                        completions: Default::default(),
+                    }),
+                    Err(reason) => Local::Syscall(reason.clone()),
+                };
+            }
+            Err(e) => {
+                let (reason, permanent) = match &e {
+                    SetupError::PermissionDenied { cause } => {
+                        (FallbackReason::PermissionDenied(*cause), true)
+                    }
+                    SetupError::KernelTooOld => (FallbackReason::KernelTooOld, true),
+                    other => (
+                        FallbackReason::SetupFailed {
+                            errno: other.raw_os_error(),
+                            message: other.to_string(),
+                        },
+                        matches!(other, SetupError::InvalidFlags { .. }),
+                    ),
+                };
+                if permanent {
+                    let _ = PROCESS.set(Err(reason.clone()));
+                } else if let Ok(mut last) = LAST_FAILURE.lock() {
+                    *last = Some(reason.clone());
+                }
+                *self = Local::Syscall(reason);
+            }
+        }
+    }
+}
+
+/// Runs `f` on this thread's driver, or returns `None` when there is none (syscall mode, the
+/// thread-local already torn down, or a re-entrant call from a signal handler).
+#[inline]
+pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
+    LOCAL
+        .try_with(|cell| {
+            let mut local = cell.try_borrow_mut().ok()?;
+            local.driver().map(f)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Runs one operation: on the ring when it can, else as the direct syscall.
+#[inline]
+pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
+    let res = if O::AUTO_SYSCALL && config().dispatch == Dispatch::Auto {
+        None
+    } else {
+        with_driver(|driver| driver.run(&mut op)).flatten()
+    };
+    let res = match res {
+        Some(res) => res,
+        None => fallback(&mut op)?,
+    };
+    let res = O::map_result(res);
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(op.output(res))
+    }
+}
+
+/// Runs an operation as its direct syscall, retrying EINTR where std does.
+#[cold]
+pub(crate) fn fallback<O: Op>(op: &mut O) -> io::Result<i32> {
+    if config().fallback == Fallback::Error
+        && !(O::AUTO_SYSCALL && config().dispatch == Dispatch::Auto)
+    {
+        return Err(fallback_error());
+    }
+    let mut sqe = Sqe(IoUringSqe::default());
+    op.prep(&mut sqe);
+    Counters::current().fallback();
+    loop {
+        // SAFETY: the entry points into `op` and what it borrows, all alive across the call.
+        let res = unsafe { emulate(sqe.as_raw()) };
+        if !(O::RESTART && res == -libc::EINTR) {
+            return Ok(res);
+        }
+    }
+}
+
+#[cold]
+fn fallback_error() -> io::Error {
+    match status().backend {
+        Backend::Syscall { reason } => {
+            io::Error::new(io::ErrorKind::Unsupported, reason.to_string())
+        }
+        Backend::IoUring { .. } => io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the kernel's io_uring lacks this operation",
+        ),
+    }
+}
+
+impl Driver {
+    /// Whether `op` can go through the ring.
+    #[inline]
+    pub(crate) fn can_run<O: Op>(&self, op: &O) -> bool {
+        self.probe.is_supported(O::OPCODE) && op.fits_ring()
+    }
+
+    /// Submits whatever is queued without waiting. Only entries whose memory outlives their
+    /// completion are ever queued (see `run` and the batch scope).
+    #[cold]
+    pub(crate) fn flush_queued(&mut self) {
+        while self.ring.sq_pending() > 0 {
+            // SAFETY: every queued entry points to memory its owner keeps until the
+            // completion is reaped (blocking ops wait in `run`, batch ops in the scope).
+            let res = unsafe { self.ring.submit() };
+            self.counters.enter();
+            if let Err(e) = res {
+                if !matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
+                ) {
+                    panic!("io_uring_enter failed on a working ring: {e}");
+                }
+                self.reap_into_completions();
+            }
+        }
+    }
+
+    /// Moves every ready completion into the batch table.
+    pub(crate) fn reap_into_completions(&mut self) {
+        while let Some(cqe) = self.ring.peek_cqe() {
+            self.dispatch(cqe);
+        }
+    }
+
+    /// Files a completion that is not the blocking operation's.
+    #[inline]
+    pub(crate) fn dispatch(&mut self, cqe: Cqe) {
+        match cqe.user_data() {
+            IGNORED | BLOCKING_TIMEOUT => {}
+            user_data => self.completions.complete(user_data, cqe.result()),
+        }
+    }
+
+    /// Runs one operation on the ring and returns its raw result; `None` if it must run as
+    /// a direct syscall instead.
+    #[inline]
+    pub(crate) fn run<O: Op>(&mut self, op: &mut O) -> Option<i32> {
+        if !self.can_run(op) {
+            return None;
+        }
+        let deadline = crate::timeout::current_deadline();
+        // An entry and its linked timeout must reach the kernel in one submission.
+        let needed = if deadline.is_some() { 2 } else { 1 };
+        if self.ring.sq_space_left() < needed {
+            self.flush_queued();
+        }
+        let sqe = self.ring.get_sqe()?;
+        op.prep(sqe);
+        sqe.user_data(BLOCKING);
+        // Outlives the submission in wait_blocking, where the kernel copies it.
+        let ts;
+        if let Some(deadline) = deadline {
+            sqe.flags(IOSQE_IO_LINK);
+            ts = crate::op::timespec(deadline.saturating_duration_since(Instant::now()));
+            self.ring
+                .get_sqe()?
+                .prep_link_timeout(&raw const ts, 0)
+                .user_data(BLOCKING_TIMEOUT);
+        }
+        // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
+        // returns, and wait_blocking returns only after reaping the BLOCKING completion (or
+        // after withdrawing the entries unsubmitted).
+        let res = unsafe { self.wait_blocking(O::RESTART) }?;
+        self.counters.op();
+        if let Some(deadline) = deadline {
+            if (res == -libc::ECANCELED || res == -libc::EINTR) && Instant::now() >= deadline {
+                return Some(-libc::ETIMEDOUT);
+            }
+        }
+        Some(res)
+    }
+
+    /// Submits what is queued and waits for the BLOCKING completion, dispatching others.
+    ///
+    /// On EINTR the operation is cancelled (unless `restart`, when std would retry it) and
+    /// still waited for: a cancelled operation gives `-EINTR`, one that completed anyway its
+    /// own result, so no data is lost. Returns `None` if the kernel refused the submission
+    /// outright; the entries were then withdrawn and nothing of them runs.
+    ///
+    /// # Safety
+    /// Every queued entry must point to memory that stays valid until its completion is
+    /// reaped; the BLOCKING entry's memory until this returns.
+    unsafe fn wait_blocking(&mut self, restart: bool) -> Option<i32> {
+        let mut cancelled = false;
+        loop {
+            // SAFETY: the caller's contract.
+            let res = unsafe { self.ring.submit_and_wait(1) };
+            self.counters.enter();
+            let mut interrupted = false;
+            if let Err(e) = &res {
+                match e.raw_os_error() {
+                    Some(libc::EINTR) => interrupted = true,
+                    Some(libc::EAGAIN | libc::EBUSY) => {}
+                    _ if self.ring.sq_pending() > 0 => {
+                        // Refused before consuming anything (e.g. a vfork child sharing our
+                        // memory): take the entries back so they never run.
+                        self.ring.withdraw_unsubmitted();
+                        return None;
+                    }
+                    _ => {}
+                }
+            }
+            let mut reaped = false;
+            while let Some(cqe) = self.ring.peek_cqe() {
+                reaped = true;
+                if cqe.user_data() == BLOCKING {
+                    let r = cqe.result();
+                    let was_cancelled = r == -libc::ECANCELED || r == -libc::EINTR;
+                    return Some(if cancelled && was_cancelled {
+                        -libc::EINTR
+                    } else {
+                        r
+                    });
+                }
+                self.dispatch(cqe);
+            }
+            // With min_complete 1, an enter that returns with nothing to reap was cut short
+            // by a signal (its handler has run by now).
+            if res.is_ok() && !reaped {
+                interrupted = true;
+            }
+            if interrupted && !restart && !cancelled {
+                if self.ring.sq_space_left() == 0 {
+                    self.flush_queued();
+                }
+                if let Some(sqe) = self.ring.get_sqe() {
+                    sqe.prep_cancel(BLOCKING, 0).user_data(IGNORED);
+                    cancelled = true;
+                }
+            }
+        }
+    }
+}
+
+/// Which path this thread's calls take and why, which contract calls this kernel cannot run
+/// through the ring, and the kernel's last opcode. Creates this thread's ring if it has none.
+pub fn status() -> Status {
+    let (backend, probe) = LOCAL
+        .try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut local) => {
+                local.driver();
+                match &*local {
+                    Local::Ring(driver) => (
+                        Backend::IoUring {
+                            setup_flags: driver.ring.setup_flags(),
+                            features: driver.ring.features(),
+                            entries: driver.ring.sq_entries(),
+                        },
+                        Some(driver.probe.clone()),
+                    ),
+                    Local::Syscall(reason) => (
+                        Backend::Syscall {
+                            reason: reason.clone(),
+                        },
+                        None,
+                    ),
+                    Local::Uninit => unreachable!("driver() initialises"),
+                }
+            }
+            Err(_) => (
+                Backend::Syscall {
+                    reason: FallbackReason::RingBroken { errno: libc::EBUSY },
+                },
+                None,
+            ),
+        })
+        .unwrap_or((
+            Backend::Syscall {
+                reason: FallbackReason::RingBroken { errno: libc::ESRCH },
+            },
+            None,
+        ));
+    let syscall_ops = crate::calls::CALLS
+        .iter()
+        .filter(|(_, opcode)| !probe.as_ref().is_some_and(|p| p.is_supported(*opcode)))
+        .map(|(name, _)| *name)
+        .collect();
+    Status {
+        backend,
+        syscall_ops,
+        last_op: probe.map(|p| p.last_op()),
+    }
+}

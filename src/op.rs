@@ -1,0 +1,840 @@
+//! Layer 3: every operation, declared once.
+//!
+//! An operation is a struct holding its arguments and an [`Op`] impl that says how it fills a
+//! submission entry and how a successful result becomes its Rust output. Everything else is
+//! derived: the direct-syscall fallback runs the same filled entry through
+//! [`ring::emulate`](crate::ring::emulate), and the blocking call and the batch method are
+//! generated from one line each in `calls.rs`.
+//!
+//! The memory an entry points to lives in the operation (a path, a `statx` buffer, a socket
+//! address) or in what it borrows (the caller's buffer). The facade keeps the operation at one
+//! address from `prep` until its completion is reaped.
+
+use std::ffi::{CStr, CString};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::ring::Sqe;
+use crate::sys::*;
+
+/// One operation: how it fills an entry and what its result means.
+pub(crate) trait Op {
+    /// What the call returns on success.
+    type Output;
+    /// The opcode it submits; the probe says whether the kernel has it.
+    const OPCODE: u8;
+    /// Whether an `EINTR` is retried, as std retries open, fsync, ftruncate and accept.
+    const RESTART: bool = false;
+    /// Fills `sqe`. Called with `self` at the address it keeps until completion.
+    fn prep(&mut self, sqe: &mut Sqe);
+    /// Whether a single call runs as a direct syscall under `Dispatch::Auto`: set where the
+    /// benchmark shows the kernel always hands the opcode to an io-wq worker, so a lone call
+    /// through the ring costs a thread handoff the syscall does not.
+    const AUTO_SYSCALL: bool = false;
+    /// Whether these arguments fit a ring entry; if not, the entry runs as a direct syscall.
+    fn fits_ring(&self) -> bool {
+        true
+    }
+    /// Maps a raw result before the error check (a timeout's `-ETIME` is its success).
+    fn map_result(res: i32) -> i32 {
+        res
+    }
+    /// Turns a non-negative result into the output.
+    fn output(self, res: i32) -> Self::Output;
+}
+
+/// The most a single read or write transfers on Linux (`MAX_RW_COUNT`); the kernel clamps
+/// larger requests to it, so clamping the `u32` length field changes no result.
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+
+#[inline]
+fn rw_len(len: usize) -> u32 {
+    len.min(MAX_RW_COUNT) as u32
+}
+
+/// A new fd from a completion's result.
+#[inline]
+fn new_fd(res: i32) -> OwnedFd {
+    // SAFETY: the kernel just returned `res` as a new file descriptor of this process; nothing
+    // else owns it.
+    unsafe { OwnedFd::from_raw_fd(res) }
+}
+
+/// A path as the kernel takes it: NUL-terminated, inline for short paths, on the heap else.
+#[allow(clippy::large_enum_variant)] // inline is the point: no allocation for short paths
+pub(crate) enum CPath {
+    Inline {
+        buf: [MaybeUninit<u8>; INLINE_PATH],
+        len: usize,
+    },
+    Heap(CString),
+}
+
+/// Paths up to this many bytes (NUL included) need no allocation, as in std.
+const INLINE_PATH: usize = 384;
+
+fn nul_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "file name contained an unexpected NUL byte",
+    )
+}
+
+impl CPath {
+    /// Converts a path, on the stack when it is short; an interior NUL is `InvalidInput`.
+    #[inline]
+    pub(crate) fn new(path: &Path) -> io::Result<CPath> {
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.len() >= INLINE_PATH {
+            return CPath::heap(path);
+        }
+        if bytes.contains(&0) {
+            return Err(nul_error());
+        }
+        let mut buf = [MaybeUninit::<u8>::uninit(); INLINE_PATH];
+        for (slot, &byte) in buf.iter_mut().zip(bytes) {
+            slot.write(byte);
+        }
+        buf[bytes.len()].write(0);
+        Ok(CPath::Inline {
+            buf,
+            len: bytes.len() + 1,
+        })
+    }
+
+    /// Converts a path onto the heap, for operations that outlive the call (batches).
+    pub(crate) fn heap(path: &Path) -> io::Result<CPath> {
+        CString::new(path.as_os_str().as_bytes())
+            .map(CPath::Heap)
+            .map_err(|_| nul_error())
+    }
+
+    #[inline]
+    pub(crate) fn as_cstr(&self) -> &CStr {
+        match self {
+            CPath::Inline { buf, len } => {
+                // SAFETY: new() initialised buf[..len] with the path bytes and a final NUL, and
+                // checked there is no other NUL.
+                unsafe {
+                    CStr::from_bytes_with_nul_unchecked(std::slice::from_raw_parts(
+                        buf.as_ptr().cast::<u8>(),
+                        *len,
+                    ))
+                }
+            }
+            CPath::Heap(c) => c,
+        }
+    }
+
+    #[inline]
+    fn ptr(&self) -> *const libc::c_char {
+        self.as_cstr().as_ptr()
+    }
+}
+
+/// A socket address as the kernel takes it.
+#[derive(Clone, Copy)]
+pub(crate) struct RawSockAddr {
+    storage: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+impl RawSockAddr {
+    pub(crate) fn new(addr: &SocketAddr) -> RawSockAddr {
+        // SAFETY: sockaddr_storage is plain data for which all-zero is valid.
+        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let len = match addr {
+            SocketAddr::V4(a) => {
+                let sin = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: a.port().to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(a.ip().octets()),
+                    },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+                unsafe { std::ptr::write((&raw mut storage).cast(), sin) };
+                size_of::<libc::sockaddr_in>()
+            }
+            SocketAddr::V6(a) => {
+                let sin6 = libc::sockaddr_in6 {
+                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                    sin6_port: a.port().to_be(),
+                    sin6_flowinfo: a.flowinfo(),
+                    sin6_addr: libc::in6_addr {
+                        s6_addr: a.ip().octets(),
+                    },
+                    sin6_scope_id: a.scope_id(),
+                };
+                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+                unsafe { std::ptr::write((&raw mut storage).cast(), sin6) };
+                size_of::<libc::sockaddr_in6>()
+            }
+        };
+        RawSockAddr {
+            storage,
+            len: len as libc::socklen_t,
+        }
+    }
+
+    fn empty() -> RawSockAddr {
+        RawSockAddr {
+            // SAFETY: all-zero is a valid sockaddr_storage.
+            storage: unsafe { std::mem::zeroed() },
+            len: size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        }
+    }
+
+    /// The IP address the kernel wrote, or `None` for other families (unix sockets).
+    pub(crate) fn socket_addr(&self) -> Option<SocketAddr> {
+        match i32::from(self.storage.ss_family) {
+            libc::AF_INET if self.len as usize >= size_of::<libc::sockaddr_in>() => {
+                // SAFETY: the family says the storage holds a sockaddr_in, and it is aligned.
+                let sin = unsafe { &*(&raw const self.storage).cast::<libc::sockaddr_in>() };
+                let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+                Some(SocketAddr::V4(SocketAddrV4::new(
+                    ip,
+                    u16::from_be(sin.sin_port),
+                )))
+            }
+            libc::AF_INET6 if self.len as usize >= size_of::<libc::sockaddr_in6>() => {
+                // SAFETY: the family says the storage holds a sockaddr_in6, and it is aligned.
+                let sin6 = unsafe { &*(&raw const self.storage).cast::<libc::sockaddr_in6>() };
+                Some(SocketAddr::V6(SocketAddrV6::new(
+                    Ipv6Addr::from(sin6.sin6_addr.s6_addr),
+                    u16::from_be(sin6.sin6_port),
+                    sin6.sin6_flowinfo,
+                    sin6.sin6_scope_id,
+                )))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `IORING_OP_NOP`.
+pub(crate) struct Nop;
+
+impl Op for Nop {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_NOP;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_nop();
+    }
+    fn output(self, _: i32) {}
+}
+
+/// read(2)/pread(2): `offset` [`CURRENT_POSITION`](crate::ring::CURRENT_POSITION) uses the
+/// file position.
+pub(crate) struct Read<'a> {
+    pub fd: RawFd,
+    pub buf: &'a mut [u8],
+    pub offset: u64,
+}
+
+impl Op for Read<'_> {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_READ;
+    #[inline]
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_read(
+            self.fd,
+            self.buf.as_mut_ptr(),
+            rw_len(self.buf.len()),
+            self.offset,
+        );
+    }
+    #[inline]
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
+
+/// write(2)/pwrite(2).
+pub(crate) struct Write<'a> {
+    pub fd: RawFd,
+    pub buf: &'a [u8],
+    pub offset: u64,
+}
+
+impl Op for Write<'_> {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_WRITE;
+    #[inline]
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_write(
+            self.fd,
+            self.buf.as_ptr(),
+            rw_len(self.buf.len()),
+            self.offset,
+        );
+    }
+    #[inline]
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
+
+/// readv(2)/preadv(2).
+pub(crate) struct ReadVectored<'a, 'b> {
+    pub fd: RawFd,
+    pub bufs: &'a mut [IoSliceMut<'b>],
+    pub offset: u64,
+}
+
+impl Op for ReadVectored<'_, '_> {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_READV;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        // IoSliceMut is guaranteed ABI-compatible with iovec on Unix.
+        sqe.prep_readv(
+            self.fd,
+            self.bufs.as_ptr().cast(),
+            self.bufs.len().min(u32::MAX as usize) as u32,
+            self.offset,
+            0,
+        );
+    }
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
+
+/// writev(2)/pwritev(2).
+pub(crate) struct WriteVectored<'a, 'b> {
+    pub fd: RawFd,
+    pub bufs: &'a [IoSlice<'b>],
+    pub offset: u64,
+}
+
+impl Op for WriteVectored<'_, '_> {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_WRITEV;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        // IoSlice is guaranteed ABI-compatible with iovec on Unix.
+        sqe.prep_writev(
+            self.fd,
+            self.bufs.as_ptr().cast(),
+            self.bufs.len().min(u32::MAX as usize) as u32,
+            self.offset,
+            0,
+        );
+    }
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
+
+/// fsync(2), or fdatasync(2) with `IORING_FSYNC_DATASYNC`.
+pub(crate) struct Fsync {
+    pub fd: RawFd,
+    pub flags: u32,
+}
+
+impl Op for Fsync {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_FSYNC;
+    const RESTART: bool = true;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_fsync(self.fd, self.flags);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// sync_file_range(2).
+pub(crate) struct SyncFileRange {
+    pub fd: RawFd,
+    pub offset: u64,
+    pub len: u64,
+    pub flags: u32,
+}
+
+impl Op for SyncFileRange {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_SYNC_FILE_RANGE;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        let len = u32::try_from(self.len).unwrap_or(0);
+        sqe.prep_sync_file_range(self.fd, self.offset, len, self.flags);
+        if u64::from(len) != self.len {
+            // Too long for the entry: the length rides in `addr` for the direct syscall.
+            sqe.as_raw_mut().addr = self.len;
+        }
+    }
+    fn fits_ring(&self) -> bool {
+        self.len <= u64::from(u32::MAX)
+    }
+    fn output(self, _: i32) {}
+}
+
+/// fallocate(2).
+pub(crate) struct Fallocate {
+    pub fd: RawFd,
+    pub mode: i32,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Op for Fallocate {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_FALLOCATE;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_fallocate(self.fd, self.mode, self.offset, self.len);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// posix_fadvise(2).
+pub(crate) struct Fadvise {
+    pub fd: RawFd,
+    pub offset: u64,
+    pub len: u64,
+    pub advice: i32,
+}
+
+impl Op for Fadvise {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_FADVISE;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_fadvise(self.fd, self.offset, self.len, self.advice);
+    }
+    fn fits_ring(&self) -> bool {
+        // Lengths beyond u32 need 6.7's 64-bit field; the direct syscall takes them anywhere.
+        self.len <= u64::from(u32::MAX)
+    }
+    fn output(self, _: i32) {}
+}
+
+/// ftruncate(2).
+pub(crate) struct Ftruncate {
+    pub fd: RawFd,
+    pub len: u64,
+}
+
+impl Op for Ftruncate {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_FTRUNCATE;
+    const RESTART: bool = true;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_ftruncate(self.fd, self.len);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// openat(2).
+pub(crate) struct OpenAt {
+    pub dir: RawFd,
+    pub path: CPath,
+    pub flags: i32,
+    pub mode: u32,
+}
+
+impl Op for OpenAt {
+    type Output = OwnedFd;
+    const OPCODE: u8 = IORING_OP_OPENAT;
+    const RESTART: bool = true;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_openat(self.dir, self.path.ptr(), self.flags, self.mode);
+    }
+    fn output(self, res: i32) -> OwnedFd {
+        new_fd(res)
+    }
+}
+
+/// close(2). The fd is taken out of its `OwnedFd` when the operation is made.
+pub(crate) struct Close {
+    pub fd: RawFd,
+}
+
+impl Op for Close {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_CLOSE;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_close(self.fd);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// statx(2).
+pub(crate) struct Statx {
+    pub dir: RawFd,
+    pub path: CPath,
+    pub flags: i32,
+    pub mask: u32,
+    pub buf: MaybeUninit<libc::statx>,
+}
+
+impl Op for Statx {
+    type Output = libc::statx;
+    const OPCODE: u8 = IORING_OP_STATX;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_statx(
+            self.dir,
+            self.path.ptr(),
+            self.flags,
+            self.mask,
+            self.buf.as_mut_ptr(),
+        );
+    }
+    fn output(self, _: i32) -> libc::statx {
+        // SAFETY: a successful statx filled the whole buffer.
+        unsafe { self.buf.assume_init() }
+    }
+}
+
+/// mkdirat(2).
+pub(crate) struct MkdirAt {
+    pub dir: RawFd,
+    pub path: CPath,
+    pub mode: u32,
+}
+
+impl Op for MkdirAt {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_MKDIRAT;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_mkdirat(self.dir, self.path.ptr(), self.mode);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// unlinkat(2).
+pub(crate) struct UnlinkAt {
+    pub dir: RawFd,
+    pub path: CPath,
+    pub flags: i32,
+}
+
+impl Op for UnlinkAt {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_UNLINKAT;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_unlinkat(self.dir, self.path.ptr(), self.flags);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// renameat2(2).
+pub(crate) struct RenameAt {
+    pub old_dir: RawFd,
+    pub old: CPath,
+    pub new_dir: RawFd,
+    pub new: CPath,
+    pub flags: u32,
+}
+
+impl Op for RenameAt {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_RENAMEAT;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_renameat(
+            self.old_dir,
+            self.old.ptr(),
+            self.new_dir,
+            self.new.ptr(),
+            self.flags,
+        );
+    }
+    fn output(self, _: i32) {}
+}
+
+/// symlinkat(2).
+pub(crate) struct SymlinkAt {
+    pub target: CPath,
+    pub dir: RawFd,
+    pub link: CPath,
+}
+
+impl Op for SymlinkAt {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_SYMLINKAT;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_symlinkat(self.target.ptr(), self.dir, self.link.ptr());
+    }
+    fn output(self, _: i32) {}
+}
+
+/// linkat(2).
+pub(crate) struct LinkAt {
+    pub old_dir: RawFd,
+    pub old: CPath,
+    pub new_dir: RawFd,
+    pub new: CPath,
+    pub flags: i32,
+}
+
+impl Op for LinkAt {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_LINKAT;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_linkat(
+            self.old_dir,
+            self.old.ptr(),
+            self.new_dir,
+            self.new.ptr(),
+            self.flags,
+        );
+    }
+    fn output(self, _: i32) {}
+}
+
+/// socket(2).
+pub(crate) struct Socket {
+    pub domain: i32,
+    pub ty: i32,
+    pub protocol: i32,
+}
+
+impl Op for Socket {
+    type Output = OwnedFd;
+    const OPCODE: u8 = IORING_OP_SOCKET;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_socket(self.domain, self.ty, self.protocol);
+    }
+    fn output(self, res: i32) -> OwnedFd {
+        new_fd(res)
+    }
+}
+
+/// bind(2).
+pub(crate) struct Bind {
+    pub fd: RawFd,
+    pub addr: RawSockAddr,
+}
+
+impl Op for Bind {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_BIND;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_bind(
+            self.fd,
+            (&raw const self.addr.storage).cast(),
+            self.addr.len,
+        );
+    }
+    fn output(self, _: i32) {}
+}
+
+/// listen(2).
+pub(crate) struct Listen {
+    pub fd: RawFd,
+    pub backlog: i32,
+}
+
+impl Op for Listen {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_LISTEN;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_listen(self.fd, self.backlog);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// accept4(2), keeping the peer's address.
+pub(crate) struct Accept {
+    pub fd: RawFd,
+    pub flags: i32,
+    pub addr: RawSockAddr,
+}
+
+impl Accept {
+    pub(crate) fn new(fd: RawFd, flags: i32) -> Accept {
+        Accept {
+            fd,
+            flags,
+            addr: RawSockAddr::empty(),
+        }
+    }
+}
+
+impl Op for Accept {
+    type Output = (OwnedFd, SocketAddr);
+    const OPCODE: u8 = IORING_OP_ACCEPT;
+    const RESTART: bool = true;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_accept(
+            self.fd,
+            (&raw mut self.addr.storage).cast(),
+            &raw mut self.addr.len,
+            self.flags,
+        );
+    }
+    fn output(self, res: i32) -> (OwnedFd, SocketAddr) {
+        let unspecified = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+        (new_fd(res), self.addr.socket_addr().unwrap_or(unspecified))
+    }
+}
+
+/// connect(2).
+pub(crate) struct Connect {
+    pub fd: RawFd,
+    pub addr: RawSockAddr,
+}
+
+impl Op for Connect {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_CONNECT;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_connect(
+            self.fd,
+            (&raw const self.addr.storage).cast(),
+            self.addr.len,
+        );
+    }
+    fn output(self, _: i32) {}
+}
+
+/// send(2).
+pub(crate) struct Send<'a> {
+    pub fd: RawFd,
+    pub buf: &'a [u8],
+    pub flags: i32,
+}
+
+impl Op for Send<'_> {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_SEND;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_send(
+            self.fd,
+            self.buf.as_ptr(),
+            rw_len(self.buf.len()),
+            self.flags,
+        );
+    }
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
+
+/// recv(2).
+pub(crate) struct Recv<'a> {
+    pub fd: RawFd,
+    pub buf: &'a mut [u8],
+    pub flags: i32,
+}
+
+impl Op for Recv<'_> {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_RECV;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_recv(
+            self.fd,
+            self.buf.as_mut_ptr(),
+            rw_len(self.buf.len()),
+            self.flags,
+        );
+    }
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
+
+/// shutdown(2).
+pub(crate) struct Shutdown {
+    pub fd: RawFd,
+    pub how: i32,
+}
+
+impl Op for Shutdown {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_SHUTDOWN;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_shutdown(self.fd, self.how);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// The `how` of shutdown(2) for std's [`Shutdown`](std::net::Shutdown).
+pub(crate) fn shutdown_how(how: std::net::Shutdown) -> i32 {
+    match how {
+        std::net::Shutdown::Read => libc::SHUT_RD,
+        std::net::Shutdown::Write => libc::SHUT_WR,
+        std::net::Shutdown::Both => libc::SHUT_RDWR,
+    }
+}
+
+/// splice(2); `None` offsets use (and advance) the file position.
+pub(crate) struct Splice {
+    pub fd_in: RawFd,
+    pub off_in: Option<u64>,
+    pub fd_out: RawFd,
+    pub off_out: Option<u64>,
+    pub len: usize,
+    pub flags: u32,
+}
+
+impl Op for Splice {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_SPLICE;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_splice(
+            self.fd_in,
+            self.off_in.unwrap_or(u64::MAX),
+            self.fd_out,
+            self.off_out.unwrap_or(u64::MAX),
+            rw_len(self.len),
+            self.flags,
+        );
+    }
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
+
+/// poll(2) of one fd, waiting without limit; the output is the revents.
+pub(crate) struct Poll {
+    pub fd: RawFd,
+    pub events: i16,
+}
+
+impl Op for Poll {
+    type Output = i16;
+    const OPCODE: u8 = IORING_OP_POLL_ADD;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_poll_add(self.fd, u32::from(self.events as u16));
+    }
+    fn output(self, res: i32) -> i16 {
+        res as u16 as i16
+    }
+}
+
+/// A sleep: a timeout that no completion count ends early.
+pub(crate) struct Sleep {
+    pub ts: KernelTimespec,
+}
+
+impl Sleep {
+    pub(crate) fn new(duration: Duration) -> Sleep {
+        Sleep {
+            ts: timespec(duration),
+        }
+    }
+}
+
+/// A relative kernel timespec for `duration`, saturating.
+pub(crate) fn timespec(duration: Duration) -> KernelTimespec {
+    KernelTimespec {
+        tv_sec: duration.as_secs().min(i64::MAX as u64) as i64,
+        tv_nsec: i64::from(duration.subsec_nanos()),
+    }
+}
+
+impl Op for Sleep {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_TIMEOUT;
+    // Like std::thread::sleep, a signal does not cut the sleep short.
+    const RESTART: bool = true;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_timeout(&raw const self.ts, 0, 0);
+    }
+    fn map_result(res: i32) -> i32 {
+        if res == -libc::ETIME { 0 } else { res }
+    }
+    fn output(self, _: i32) {}
+}
