@@ -230,6 +230,12 @@ fn fallback_error() -> io::Error {
 }
 
 impl Driver {
+    /// Whether the kernel has `opcode`.
+    #[inline]
+    pub(crate) fn supports(&self, opcode: u8) -> bool {
+        self.probe.is_supported(opcode)
+    }
+
     /// Whether `op` can go through the ring.
     #[inline]
     pub(crate) fn can_run<O: Op>(&self, op: &O) -> bool {

@@ -838,3 +838,71 @@ impl Op for Sleep {
     }
     fn output(self, _: i32) {}
 }
+
+/// openat(2) into fixed file slot `index` (5.15), read-only, for a linked open → read → close.
+pub(crate) struct OpenDirect {
+    pub dir: RawFd,
+    pub path: CPath,
+    pub index: u32,
+}
+
+impl Op for OpenDirect {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_OPENAT;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        // O_CLOEXEC is refused for direct descriptors, which no exec can inherit anyway.
+        sqe.prep_openat_direct(self.dir, self.path.ptr(), libc::O_RDONLY, 0, self.index);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// A read from offset 0 of fixed file slot `index`, hard-linked to what follows (its close).
+pub(crate) struct ReadDirect<'a> {
+    pub index: u32,
+    pub buf: &'a mut [u8],
+}
+
+impl Op for ReadDirect<'_> {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_READ;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_read(
+            self.index as RawFd,
+            self.buf.as_mut_ptr(),
+            rw_len(self.buf.len()),
+            0,
+        )
+        .flags(IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK);
+    }
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
+
+/// close(2) of fixed file slot `index` (5.15).
+pub(crate) struct CloseDirect {
+    pub index: u32,
+}
+
+impl Op for CloseDirect {
+    type Output = ();
+    const OPCODE: u8 = IORING_OP_CLOSE;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_close_direct(self.index);
+    }
+    fn output(self, _: i32) {}
+}
+
+/// A result computed without an entry (a batch step that ran as direct syscalls).
+pub(crate) struct Ready;
+
+impl Op for Ready {
+    type Output = usize;
+    const OPCODE: u8 = IORING_OP_NOP;
+    fn prep(&mut self, sqe: &mut Sqe) {
+        sqe.prep_nop();
+    }
+    fn output(self, res: i32) -> usize {
+        res as usize
+    }
+}
