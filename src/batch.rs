@@ -173,6 +173,7 @@ impl Driver {
 
 /// The type-erased handling of one boxed operation.
 struct OpFns {
+    punted: bool,
     drop: unsafe fn(*mut ()),
     prep: unsafe fn(*mut (), &mut Sqe),
     fits: unsafe fn(*const (), &Driver) -> bool,
@@ -336,11 +337,17 @@ unsafe fn fits_boxed<O: Op>(ptr: *const (), driver: &Driver) -> bool {
 /// `ptr` must point to a live `O`.
 unsafe fn syscall_boxed<O: Op>(ptr: *mut ()) -> io::Result<i32> {
     // SAFETY: the caller's contract.
-    local::fallback(unsafe { &mut *ptr.cast::<O>() })
+    let op = unsafe { &mut *ptr.cast::<O>() };
+    if local::auto_direct_in_batch(O::PUNTED) {
+        Ok(local::direct(op))
+    } else {
+        local::fallback(op)
+    }
 }
 
 fn fns<O: Op>() -> OpFns {
     OpFns {
+        punted: O::PUNTED,
         drop: drop_boxed::<O>,
         prep: prep_boxed::<O>,
         fits: fits_boxed::<O>,
@@ -404,7 +411,11 @@ impl Core {
             crate::timeout::current_deadline()
         };
         let conversion_failed = entries.iter().any(|q| matches!(q.state, State::Done(_)));
+        let auto_direct = entries
+            .iter()
+            .any(|q| local::auto_direct_in_batch(q.fns.punted));
         let on_ring = !conversion_failed
+            && !auto_direct
             && with_driver(|driver| {
                 // SAFETY: every Deferred entry holds a live box.
                 if !entries

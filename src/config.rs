@@ -44,8 +44,12 @@ pub enum Dispatch {
     /// Every call goes through the ring (the default).
     #[default]
     Ring,
-    /// Per operation kind, whichever path is faster on this kernel: single calls the kernel
-    /// always hands to a worker thread run as direct syscalls, batches go through the ring.
+    /// Whichever path the benchmark shows faster, per operation kind and batch: a single
+    /// blocking call runs as the direct syscall (through a ring it pays a round trip the
+    /// syscall does not), except under [`with_timeout`](crate::with_timeout), which only the
+    /// ring can give; batch operations go through the ring, except opcodes the kernel always
+    /// hands to an io-wq worker (statx, mkdirat, unlinkat, renameat, symlinkat, linkat),
+    /// which run as syscalls one after the other.
     Auto,
 }
 

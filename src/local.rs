@@ -69,12 +69,47 @@ thread_local! {
 
 /// A thread's ring and what goes with it.
 pub(crate) struct Driver {
-    pub(crate) ring: Ring,
+    /// Given up to the reaper, not dropped, when the driver drops.
+    pub(crate) ring: std::mem::ManuallyDrop<Ring>,
     probe: Probe,
     generation: u64,
     pub(crate) counters: &'static Counters,
     /// Completions of batch operations that arrived while someone else waited.
     pub(crate) completions: crate::batch::Completions,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Only a thread's exit (or a fork child replacing its parent's ring) drops a driver;
+        // every operation has been reaped by then. Unmapping is left to the reaper thread so
+        // the exiting thread does not wait for it.
+        // SAFETY: the ring is taken once, here, and the driver is not used afterwards.
+        let ring = unsafe { std::mem::ManuallyDrop::take(&mut self.ring) };
+        if let Some(remains) = ring.into_remains() {
+            release_later(remains);
+        }
+    }
+}
+
+/// Hands ring memory to a background thread to unmap; unmaps here if there is none.
+fn release_later(remains: crate::ring::Remains) {
+    static REAPER: Mutex<Option<std::sync::mpsc::Sender<crate::ring::Remains>>> = Mutex::new(None);
+    let Ok(mut reaper) = REAPER.lock() else {
+        return;
+    };
+    if reaper.is_none() {
+        let (tx, rx) = std::sync::mpsc::channel::<crate::ring::Remains>();
+        let spawned = std::thread::Builder::new()
+            .name("uring_os-reaper".into())
+            .spawn(move || rx.into_iter().for_each(drop));
+        if spawned.is_ok() {
+            *reaper = Some(tx);
+        }
+    }
+    if let Some(tx) = reaper.as_ref() {
+        // A send fails only if the reaper died; then the remains drop (unmap) right here.
+        let _ = tx.send(remains);
+    }
 }
 
 impl Local {
@@ -129,7 +164,7 @@ impl Local {
                 });
                 *self = match info {
                     Ok(info) => Local::Ring(Driver {
-                        ring,
+                        ring: std::mem::ManuallyDrop::new(ring),
                         probe: info.probe.clone(),
                         generation,
                         counters: Counters::current(),
@@ -179,14 +214,13 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
 /// Runs one operation: on the ring when it can, else as the direct syscall.
 #[inline]
 pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
-    let res = if O::AUTO_SYSCALL && config().dispatch == Dispatch::Auto {
-        None
+    let res = if auto_direct() {
+        direct(&mut op)
     } else {
-        with_driver(|driver| driver.run(&mut op)).flatten()
-    };
-    let res = match res {
-        Some(res) => res,
-        None => fallback(&mut op)?,
+        match with_driver(|driver| driver.run(&mut op)).flatten() {
+            Some(res) => res,
+            None => fallback(&mut op)?,
+        }
     };
     let res = O::map_result(res);
     if res < 0 {
@@ -196,14 +230,35 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
     }
 }
 
-/// Runs an operation as its direct syscall, retrying EINTR where std does.
+/// Whether `Dispatch::Auto` sends a single blocking call to the direct syscall: always,
+/// since one call through a ring costs a round trip the syscall does not, unless a timeout
+/// is in force, which only the ring can give.
+#[inline]
+fn auto_direct() -> bool {
+    config().dispatch == Dispatch::Auto && crate::timeout::current_deadline().is_none()
+}
+
+/// Whether `Dispatch::Auto` runs a batch operation as its direct syscall: for opcodes the
+/// kernel always hands to an io-wq worker, where a batch through the ring is slower than
+/// the syscalls one after the other.
+#[inline]
+pub(crate) fn auto_direct_in_batch(punted: bool) -> bool {
+    punted && config().dispatch == Dispatch::Auto
+}
+
+/// Runs an operation as its direct syscall because the ring cannot serve it, unless the
+/// configuration asks for an error instead.
 #[cold]
 pub(crate) fn fallback<O: Op>(op: &mut O) -> io::Result<i32> {
-    if config().fallback == Fallback::Error
-        && !(O::AUTO_SYSCALL && config().dispatch == Dispatch::Auto)
-    {
+    if config().fallback == Fallback::Error {
         return Err(fallback_error());
     }
+    Ok(direct(op))
+}
+
+/// Runs an operation as its direct syscall, retrying EINTR where std does.
+#[inline]
+pub(crate) fn direct<O: Op>(op: &mut O) -> i32 {
     let mut sqe = Sqe(IoUringSqe::default());
     op.prep(&mut sqe);
     Counters::current().fallback();
@@ -211,7 +266,7 @@ pub(crate) fn fallback<O: Op>(op: &mut O) -> io::Result<i32> {
         // SAFETY: the entry points into `op` and what it borrows, all alive across the call.
         let res = unsafe { emulate(sqe.as_raw()) };
         if !(O::RESTART && res == -libc::EINTR) {
-            return Ok(res);
+            return res;
         }
     }
 }

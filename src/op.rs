@@ -32,10 +32,10 @@ pub(crate) trait Op {
     const RESTART: bool = false;
     /// Fills `sqe`. Called with `self` at the address it keeps until completion.
     fn prep(&mut self, sqe: &mut Sqe);
-    /// Whether a single call runs as a direct syscall under `Dispatch::Auto`: set where the
-    /// benchmark shows the kernel always hands the opcode to an io-wq worker, so a lone call
-    /// through the ring costs a thread handoff the syscall does not.
-    const AUTO_SYSCALL: bool = false;
+    /// Whether the kernel always hands this opcode to an io-wq worker thread (it cannot
+    /// complete inline), so even a batch through the ring pays a handoff per operation;
+    /// `Dispatch::Auto` runs such batch operations as direct syscalls.
+    const PUNTED: bool = false;
     /// Whether these arguments fit a ring entry; if not, the entry runs as a direct syscall.
     fn fits_ring(&self) -> bool {
         true
@@ -472,6 +472,7 @@ pub(crate) struct Statx {
 impl Op for Statx {
     type Output = libc::statx;
     const OPCODE: u8 = IORING_OP_STATX;
+    const PUNTED: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_statx(
             self.dir,
@@ -497,6 +498,7 @@ pub(crate) struct MkdirAt {
 impl Op for MkdirAt {
     type Output = ();
     const OPCODE: u8 = IORING_OP_MKDIRAT;
+    const PUNTED: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_mkdirat(self.dir, self.path.ptr(), self.mode);
     }
@@ -513,6 +515,7 @@ pub(crate) struct UnlinkAt {
 impl Op for UnlinkAt {
     type Output = ();
     const OPCODE: u8 = IORING_OP_UNLINKAT;
+    const PUNTED: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_unlinkat(self.dir, self.path.ptr(), self.flags);
     }
@@ -531,6 +534,7 @@ pub(crate) struct RenameAt {
 impl Op for RenameAt {
     type Output = ();
     const OPCODE: u8 = IORING_OP_RENAMEAT;
+    const PUNTED: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_renameat(
             self.old_dir,
@@ -553,6 +557,7 @@ pub(crate) struct SymlinkAt {
 impl Op for SymlinkAt {
     type Output = ();
     const OPCODE: u8 = IORING_OP_SYMLINKAT;
+    const PUNTED: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_symlinkat(self.target.ptr(), self.dir, self.link.ptr());
     }
@@ -571,6 +576,7 @@ pub(crate) struct LinkAt {
 impl Op for LinkAt {
     type Output = ();
     const OPCODE: u8 = IORING_OP_LINKAT;
+    const PUNTED: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_linkat(
             self.old_dir,

@@ -34,11 +34,12 @@ pub enum SetupError {
         cause: DeniedBy,
     },
 
-    /// `io_uring_setup` does not exist (ENOSYS): the kernel predates io_uring (5.1) or was
-    /// built without it.
+    /// The kernel has no usable io_uring: `io_uring_setup` does not exist (ENOSYS: before
+    /// 5.1 or built without it), or it predates 5.4's single ring mapping.
     #[error(
-        "this kernel has no io_uring (ENOSYS): it predates Linux 5.1 or was built without \
-         CONFIG_IO_URING; the blocking calls run as direct syscalls"
+        "this kernel has no usable io_uring: none at all (ENOSYS: before Linux 5.1 or built \
+         without CONFIG_IO_URING) or one older than 5.4; the blocking calls run as direct \
+         syscalls"
     )]
     KernelTooOld,
 

@@ -667,14 +667,19 @@ impl Ring {
     /// blocks and returns 0 when nothing is ready. Completions the kernel held back (an
     /// overflowed CQ, deferred task work) are flushed first.
     ///
-    /// An `Interrupted` error means a signal arrived while waiting; what was copied so far is
-    /// in `out` but lost to the count, so pass `wait_nr == 0` after an interrupt to collect.
+    /// A signal while waiting ends the wait early: then fewer than `wait_nr` may be returned,
+    /// and an `Interrupted` error means nothing was copied.
     pub fn copy_cqes(&mut self, out: &mut [Cqe], wait_nr: u32) -> io::Result<usize> {
         let want = (wait_nr as usize).min(out.len());
         let mut copied = self.cq.copy(out);
         if copied < out.len() && self.cq_needs_flush() {
             // SAFETY: no extra argument.
-            unsafe { self.enter(0, 0, IORING_ENTER_GETEVENTS, ptr::null(), 0) }?;
+            match unsafe { self.enter(0, 0, IORING_ENTER_GETEVENTS, ptr::null(), 0) } {
+                Ok(_) => {}
+                // Completions already taken off the CQ must reach the caller.
+                Err(_) if copied > 0 => return Ok(copied),
+                Err(e) => return Err(e),
+            }
             copied += self.cq.copy(&mut out[copied..]);
         }
         while copied < want {
@@ -683,7 +688,11 @@ impl Ring {
             // kernel's overflow list until we reap, and a kernel may wait for them forever.
             let more = ((want - copied) as u32).min(self.cq_entries);
             // SAFETY: no extra argument.
-            unsafe { self.enter(0, more, IORING_ENTER_GETEVENTS, ptr::null(), 0) }?;
+            match unsafe { self.enter(0, more, IORING_ENTER_GETEVENTS, ptr::null(), 0) } {
+                Ok(_) => {}
+                Err(_) if copied > 0 => return Ok(copied),
+                Err(e) => return Err(e),
+            }
             copied += self.cq.copy(&mut out[copied..]);
         }
         Ok(copied)
@@ -820,6 +829,57 @@ impl Ring {
             2,
         )
         .map(drop)
+    }
+}
+
+/// What is left of a ring whose thread is exiting: its mappings and fd, to be released
+/// off that thread's exit path (unmapping in a multi-threaded process costs a TLB shootdown).
+pub(crate) struct Remains {
+    mappings: [(usize, usize); 2],
+    fd: Option<RawFd>,
+}
+
+// SAFETY: the mappings and fd belong to the process, not to a thread; Remains only unmaps and
+// closes them, from whichever thread drops it.
+unsafe impl Send for Remains {}
+
+impl Drop for Remains {
+    fn drop(&mut self) {
+        for (ptr, len) in self.mappings {
+            // SAFETY: the ring that made these mappings gave them up in `into_remains`, and
+            // nothing refers to them any more.
+            unsafe { libc::munmap(ptr as *mut libc::c_void, len) };
+        }
+        if let Some(fd) = self.fd {
+            // SAFETY: the ring's fd, given up with the ring.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+impl Ring {
+    /// Gives the ring up when its thread exits, leaving the registered ring fd to the
+    /// kernel, which drops a task's registrations when the task exits. Returns what another
+    /// thread must release, or `None` in a fork child (nothing of the parent's to release).
+    ///
+    /// The caller must have reaped every completion whose memory matters.
+    pub(crate) fn into_remains(self) -> Option<Remains> {
+        let ring = std::mem::ManuallyDrop::new(self);
+        // SAFETY: getpid has no preconditions.
+        if unsafe { libc::getpid() } != ring.owner_pid {
+            if let Some(fd) = ring.fd {
+                // SAFETY: the fd was inherited by this process and nothing else owns it.
+                unsafe { libc::close(fd) };
+            }
+            return None;
+        }
+        Some(Remains {
+            mappings: [
+                (ring.sqes.ptr as usize, ring.sqes.len),
+                (ring.rings.ptr as usize, ring.rings.len),
+            ],
+            fd: ring.fd,
+        })
     }
 }
 
