@@ -138,6 +138,11 @@ impl Driver {
     /// Submits what is queued and waits for at least one completion, filing everything
     /// that arrived. A signal only shortens the wait.
     pub(crate) fn wait_one(&mut self) {
+        if self.completions.in_flight == 0 && self.ring.sq_pending() == 0 {
+            // Nothing can complete: blocking would never end.
+            self.reap_into_completions();
+            return;
+        }
         // SAFETY: every queued entry points to memory its owner keeps until the completion is
         // reaped (batch operations live in their scope, which waits for all of them).
         let res = unsafe { self.ring.submit_and_wait(1) };
@@ -176,8 +181,9 @@ struct OpFns {
     punted: bool,
     drop: unsafe fn(*mut ()),
     prep: unsafe fn(*mut (), &mut Sqe),
-    fits: unsafe fn(*const (), &Driver) -> bool,
+    fits: unsafe fn(*const (), &mut Driver) -> bool,
     syscall: unsafe fn(*mut ()) -> io::Result<i32>,
+    breaks_chain: unsafe fn(*const (), i32) -> bool,
 }
 
 /// One queued operation of a scope: the boxed operation and where its result comes from.
@@ -213,6 +219,9 @@ struct Core {
     next_flags: Cell<u8>,
     /// Index of the first entry of the chain being built by [`Batch::link`].
     chain_start: Cell<Option<usize>>,
+    /// The fork generation the scope began in: a fork child cannot wait for its parent's
+    /// operations, which live in the parent's ring.
+    generation: u64,
 }
 
 /// A batch scope; see [`batch`]. Every blocking call of the crate has a method of the same
@@ -246,6 +255,7 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
             queued: RefCell::new(Vec::new()),
             next_flags: Cell::new(0),
             chain_start: Cell::new(None),
+            generation: local::fork_generation(),
         },
         _scope: PhantomData,
         _env: PhantomData,
@@ -257,6 +267,12 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
 
 impl Drop for Core {
     fn drop(&mut self) {
+        if self.forked() {
+            // The operations live in the parent's ring; nothing here can reap them, and
+            // their memory is this process's copy: leak it rather than free it.
+            std::mem::forget(std::mem::take(self.queued.get_mut()));
+            return;
+        }
         if self.chain_start.get().is_some() {
             // A panic inside link(): start what was queued so it is reaped like the rest.
             self.start_chain();
@@ -328,7 +344,7 @@ unsafe fn prep_boxed<O: Op>(ptr: *mut (), sqe: &mut Sqe) {
 
 /// # Safety
 /// `ptr` must point to a live `O`.
-unsafe fn fits_boxed<O: Op>(ptr: *const (), driver: &Driver) -> bool {
+unsafe fn fits_boxed<O: Op>(ptr: *const (), driver: &mut Driver) -> bool {
     // SAFETY: the caller's contract.
     driver.can_run(unsafe { &*ptr.cast::<O>() })
 }
@@ -345,6 +361,13 @@ unsafe fn syscall_boxed<O: Op>(ptr: *mut ()) -> io::Result<i32> {
     }
 }
 
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn breaks_chain_boxed<O: Op>(ptr: *const (), res: i32) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { &*ptr.cast::<O>() }.short(res)
+}
+
 fn fns<O: Op>() -> OpFns {
     OpFns {
         punted: O::PUNTED,
@@ -352,6 +375,7 @@ fn fns<O: Op>() -> OpFns {
         prep: prep_boxed::<O>,
         fits: fits_boxed::<O>,
         syscall: syscall_boxed::<O>,
+        breaks_chain: breaks_chain_boxed::<O>,
     }
 }
 
@@ -396,20 +420,16 @@ impl Core {
     }
 
     /// Starts entries `range`: on the ring when every one fits there, linked one after the
-    /// other if `link`; else each as its direct syscall now, a failure cancelling the rest
-    /// of a linked range.
+    /// other if `link`; else each as its direct syscall now, a failure (or, as the kernel
+    /// counts it, a short transfer) cancelling the rest of a linked range. Under
+    /// [`with_timeout`](crate::with_timeout) each entry gets a linked timeout.
     fn start(&self, range: Range<usize>, link: bool) {
         let mut queued = self.queued.borrow_mut();
         let entries = &mut queued[range];
         if entries.is_empty() {
             return;
         }
-        let mut flags = self.next_flags.replace(0);
-        let deadline = if link {
-            None
-        } else {
-            crate::timeout::current_deadline()
-        };
+        let deadline = crate::timeout::current_deadline();
         let conversion_failed = entries.iter().any(|q| matches!(q.state, State::Done(_)));
         let auto_direct = entries
             .iter()
@@ -420,12 +440,16 @@ impl Core {
                 // SAFETY: every Deferred entry holds a live box.
                 if !entries
                     .iter()
-                    .all(|q| unsafe { (q.fns.fits)(q.op, driver) })
+                    .all(|q| unsafe { (q.fns.fits)(q.op, &mut *driver) })
                 {
                     return false;
                 }
-                let n = entries.len() as u32 + u32::from(deadline.is_some());
-                driver.make_room(n);
+                let per_entry = if deadline.is_some() { 2 } else { 1 };
+                driver.make_room(entries.len() as u32 * per_entry);
+                // Read by the kernel while it prepares the timeouts, in the flush below.
+                let ts =
+                    deadline.map(|d| op::timespec(d.saturating_duration_since(Instant::now())));
+                let mut flags = self.next_flags.replace(0);
                 let last = entries.len() - 1;
                 for (k, q) in entries.iter_mut().enumerate() {
                     let slot = match q.detached {
@@ -440,7 +464,7 @@ impl Core {
                     unsafe { (q.fns.prep)(q.op, sqe) };
                     sqe.user_data(u64::from(slot)).flags(flags);
                     flags = 0;
-                    if (link && k < last) || deadline.is_some() {
+                    if (link && k < last) || ts.is_some() {
                         sqe.flags(IOSQE_IO_LINK);
                     }
                     q.state = match q.detached {
@@ -448,19 +472,20 @@ impl Core {
                         None => State::Ring { slot },
                     };
                     driver.counters.op();
+                    if let Some(ts) = &ts {
+                        q.deadline = deadline;
+                        let timeout_slot =
+                            driver.completions.alloc_as(Slot::Detached { direct: None });
+                        let sqe = driver.ring.get_sqe().expect("make_room left SQ space");
+                        sqe.prep_link_timeout(ts, 0)
+                            .user_data(u64::from(timeout_slot));
+                        // In a chain the timeout links on to the next operation.
+                        if link && k < last {
+                            sqe.flags(IOSQE_IO_LINK);
+                        }
+                    }
                 }
-                if let Some(deadline) = deadline {
-                    entries[0].deadline = Some(deadline);
-                    let slot = driver.completions.alloc_as(Slot::Detached { direct: None });
-                    let ts = op::timespec(deadline.saturating_duration_since(Instant::now()));
-                    driver
-                        .ring
-                        .get_sqe()
-                        .expect("make_room left SQ space")
-                        .prep_link_timeout(&raw const ts, 0)
-                        .user_data(u64::from(slot));
-                    // The kernel copies the timespec while preparing the entry: submit now,
-                    // while `ts` is alive.
+                if ts.is_some() {
                     driver.flush_queued();
                 }
                 true
@@ -469,6 +494,7 @@ impl Core {
         if on_ring {
             return;
         }
+        self.next_flags.set(0);
         let mut cancel_rest = false;
         for q in entries.iter_mut() {
             if cancel_rest {
@@ -481,7 +507,14 @@ impl Core {
                 q.state = State::Done(unsafe { (q.fns.syscall)(q.op) });
             }
             if let State::Done(res) = &q.state {
-                cancel_rest = link && failed(res);
+                cancel_rest = link
+                    && match res {
+                        Ok(r) if *r >= 0 => {
+                            // SAFETY: a started entry still holds its live box.
+                            !q.op.is_null() && unsafe { (q.fns.breaks_chain)(q.op, *r) }
+                        }
+                        _ => true,
+                    };
             }
         }
     }
@@ -501,8 +534,17 @@ impl Core {
         }
     }
 
-    /// Waits for entry `index` and takes its raw result; `None` without a driver.
+    /// Whether this process is a fork child of the one that began the scope.
+    fn forked(&self) -> bool {
+        local::fork_generation() != self.generation
+    }
+
+    /// Waits for entry `index` and takes its raw result; `None` without a driver (or in a
+    /// fork child, where the parent's ring is out of reach).
     fn take_result(&self, index: usize) -> Option<(io::Result<i32>, Option<Instant>)> {
+        if self.forked() {
+            return None;
+        }
         if matches!(self.queued.borrow()[index].state, State::Deferred) {
             // Waiting inside link(): the chain so far has to run first.
             self.start_chain();
@@ -519,6 +561,12 @@ impl Core {
     }
 
     fn is_ready(&self, index: usize) -> bool {
+        if self.forked() {
+            return true;
+        }
+        if matches!(self.queued.borrow()[index].state, State::Deferred) {
+            self.start_chain();
+        }
         match self.queued.borrow()[index].state {
             State::Ring { slot } => {
                 with_driver(|d| !d.completions.is_pending(slot)).unwrap_or(true)
@@ -599,7 +647,7 @@ impl<'scope> Batch<'scope, '_> {
     /// openat + read + close.
     pub fn read_file(
         &'scope self,
-        dir: impl AsFd,
+        dir: &'scope impl AsFd,
         path: impl AsRef<Path>,
         buf: &'scope mut [u8],
     ) -> Handle<'scope, usize> {
@@ -624,6 +672,7 @@ impl<'scope> Batch<'scope, '_> {
             self.core.queued.borrow_mut()[slot].state = State::Done(res.map(|n| n as i32));
             return self.handle::<op::Ready>(slot);
         };
+        // Inside link(), the chain so far runs before the open, in the same chain.
         let outer = self.core.chain_start.take();
         let open = self.core.add(Ok(op::OpenDirect { dir, path, index }));
         let read = self.core.add(Ok(op::ReadDirect { index, buf }));
@@ -635,7 +684,7 @@ impl<'scope> Batch<'scope, '_> {
         }
         // Open links to the read; the read hard-links to the close so the slot is closed
         // even when the read fails (a failed open cancels both, and leaves nothing to close).
-        self.core.start(open..close + 1, true);
+        self.core.start(outer.unwrap_or(open)..close + 1, true);
         if outer.is_some() {
             self.core
                 .chain_start

@@ -33,7 +33,9 @@ macro_rules! arg_type {
     (call Addr) => { &SocketAddr };
     (call Offset) => { Option<u64> };
     (call $t:tt) => { $t };
-    ($s:lifetime Fd) => { impl AsFd };
+    // Borrowed for the scope, so the fd stays open (and its number ours) while the kernel
+    // may still look it up.
+    ($s:lifetime Fd) => { &$s impl AsFd };
     ($s:lifetime Path) => { impl AsRef<Path> };
     ($s:lifetime Buf) => { &$s [u8] };
     ($s:lifetime BufMut) => { &$s mut [u8] };
@@ -111,8 +113,9 @@ calls! {
 
     /// `pread(2)`: reads up to `buf.len()` bytes at `offset`, leaving the file position alone.
     ///
-    /// `IORING_OP_READ` (5.6; a direct syscall before). `ESPIPE` on pipes and sockets, as
-    /// pread(2).
+    /// `IORING_OP_READ` (5.6; a direct syscall before). On a pipe or socket it fails with
+    /// `ESPIPE` as pread(2) does (io_uring itself would ignore the offset): each fd number
+    /// is checked once per thread with lseek(2) and remembered while it stays seekable.
     fn pread(fd: Fd, buf: BufMut, offset: u64) -> usize = Read { fd, buf, offset };
 
     /// `write(2)`: writes up to `buf.len()` bytes at the file position (at the end for
@@ -124,7 +127,8 @@ calls! {
     /// `pwrite(2)`: writes up to `buf.len()` bytes at `offset`, leaving the file position
     /// alone. On an `O_APPEND` fd it appends, as pwrite(2) does on Linux.
     ///
-    /// `IORING_OP_WRITE` (5.6; a direct syscall before).
+    /// `IORING_OP_WRITE` (5.6; a direct syscall before). `ESPIPE` on a pipe or socket, as
+    /// for [`pread`].
     fn pwrite(fd: Fd, buf: Buf, offset: u64) -> usize = Write { fd, buf, offset };
 
     /// `readv(2)`: reads into several buffers in turn at the file position.
@@ -139,12 +143,12 @@ calls! {
 
     /// `preadv(2)`: reads into several buffers at `offset`.
     ///
-    /// `IORING_OP_READV` (5.1).
+    /// `IORING_OP_READV` (5.1). `ESPIPE` on a pipe or socket, as for [`pread`].
     fn preadv(fd: Fd, bufs: IoVecMut, offset: u64) -> usize = ReadVectored { fd, bufs, offset };
 
     /// `pwritev(2)`: writes several buffers at `offset`.
     ///
-    /// `IORING_OP_WRITEV` (5.1).
+    /// `IORING_OP_WRITEV` (5.1). `ESPIPE` on a pipe or socket, as for [`pread`].
     fn pwritev(fd: Fd, bufs: IoVec, offset: u64) -> usize = WriteVectored { fd, bufs, offset };
 
     /// `open(2)`: opens `path` relative to the current directory. `flags` and `mode` pass

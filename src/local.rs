@@ -10,6 +10,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::os::fd::RawFd;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -22,6 +23,9 @@ use crate::ring::{Cqe, Probe, Ring, SetupError, Sqe, emulate};
 use crate::stats::Counters;
 use crate::sys::*;
 
+/// Fd numbers up to this are cached as seekable; larger ones are checked every time.
+const MAX_CACHED_FD: usize = 1 << 16;
+
 /// `user_data` of the one blocking operation a thread can have in flight.
 pub(crate) const BLOCKING: u64 = u64::MAX;
 /// `user_data` of internal entries whose completions are ignored (cancels, removals).
@@ -31,6 +35,12 @@ pub(crate) const BLOCKING_TIMEOUT: u64 = u64::MAX - 2;
 
 /// Bumped in every fork child, so a thread notices that its ring belongs to the parent.
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The current fork generation: changes in every fork child.
+#[inline]
+pub(crate) fn fork_generation() -> u64 {
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
 
 extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
@@ -74,6 +84,8 @@ pub(crate) struct Driver {
     probe: Probe,
     generation: u64,
     pub(crate) counters: &'static Counters,
+    /// Bitmap of fd numbers seen seekable (see `seekable`).
+    seekable_fds: Vec<u64>,
     /// Completions of batch operations that arrived while someone else waited.
     pub(crate) completions: crate::batch::Completions,
 }
@@ -168,6 +180,7 @@ impl Local {
                         probe: info.probe.clone(),
                         generation,
                         counters: Counters::current(),
+                        seekable_fds: Vec::new(),
                         completions: Default::default(),
                     }),
                     Err(reason) => Local::Syscall(reason.clone()),
@@ -291,10 +304,45 @@ impl Driver {
         self.probe.is_supported(opcode)
     }
 
-    /// Whether `op` can go through the ring.
+    /// Whether `op` can go through the ring. An operation at an explicit offset on a file
+    /// that has none (a pipe, a socket) cannot: io_uring would ignore the offset where
+    /// pread(2) fails with `ESPIPE`, so it runs as the syscall, which gives that error.
     #[inline]
-    pub(crate) fn can_run<O: Op>(&self, op: &O) -> bool {
-        self.probe.is_supported(O::OPCODE) && op.fits_ring()
+    pub(crate) fn can_run<O: Op>(&mut self, op: &O) -> bool {
+        self.probe.is_supported(O::OPCODE)
+            && op.fits_ring()
+            && op.positioned_fd().is_none_or(|fd| self.seekable(fd))
+    }
+
+    /// Whether `fd` has a file position (lseek works), cached per fd number once seen
+    /// seekable. A cached number whose file was closed and replaced by a pipe is the one case
+    /// where a positioned call reads the stream instead of failing with `ESPIPE`.
+    #[inline]
+    fn seekable(&mut self, fd: RawFd) -> bool {
+        let Ok(index) = usize::try_from(fd) else {
+            return true; // EBADF comes from the kernel.
+        };
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if self.seekable_fds.get(word).is_some_and(|w| w & bit != 0) {
+            return true;
+        }
+        self.check_seekable(index, word, bit)
+    }
+
+    #[cold]
+    fn check_seekable(&mut self, index: usize, word: usize, bit: u64) -> bool {
+        // SAFETY: lseek on any fd number is harmless; SEEK_CUR with offset 0 moves nothing.
+        let res = unsafe { libc::lseek(index as RawFd, 0, libc::SEEK_CUR) };
+        if res < 0 {
+            return io::Error::last_os_error().raw_os_error() != Some(libc::ESPIPE);
+        }
+        if index < MAX_CACHED_FD {
+            if self.seekable_fds.len() <= word {
+                self.seekable_fds.resize(word + 1, 0);
+            }
+            self.seekable_fds[word] |= bit;
+        }
+        true
     }
 
     /// Submits whatever is queued without waiting. Only entries whose memory outlives their

@@ -19,7 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::ring::Sqe;
+use crate::ring::{CURRENT_POSITION, Sqe};
 use crate::sys::*;
 
 /// One operation: how it fills an entry and what its result means.
@@ -36,9 +36,19 @@ pub(crate) trait Op {
     /// complete inline), so even a batch through the ring pays a handoff per operation;
     /// `Dispatch::Auto` runs such batch operations as direct syscalls.
     const PUNTED: bool = false;
+    /// The fd of an operation at an explicit file offset (pread and friends), which must be
+    /// seekable for the ring to answer as the syscall does.
+    fn positioned_fd(&self) -> Option<RawFd> {
+        None
+    }
     /// Whether these arguments fit a ring entry; if not, the entry runs as a direct syscall.
     fn fits_ring(&self) -> bool {
         true
+    }
+    /// Whether a successful result counts as a failure in a linked chain, as the kernel
+    /// counts a short read or write: later entries of the chain are then cancelled.
+    fn short(&self, _res: i32) -> bool {
+        false
     }
     /// Maps a raw result before the error check (a timeout's `-ETIME` is its success).
     fn map_result(res: i32) -> i32 {
@@ -242,6 +252,13 @@ impl Op for Read<'_> {
     type Output = usize;
     const OPCODE: u8 = IORING_OP_READ;
     #[inline]
+    fn short(&self, res: i32) -> bool {
+        (res as u32) < rw_len(self.buf.len())
+    }
+    #[inline]
+    fn positioned_fd(&self) -> Option<RawFd> {
+        (self.offset != CURRENT_POSITION).then_some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_read(
             self.fd,
@@ -267,6 +284,13 @@ impl Op for Write<'_> {
     type Output = usize;
     const OPCODE: u8 = IORING_OP_WRITE;
     #[inline]
+    fn short(&self, res: i32) -> bool {
+        (res as u32) < rw_len(self.buf.len())
+    }
+    #[inline]
+    fn positioned_fd(&self) -> Option<RawFd> {
+        (self.offset != CURRENT_POSITION).then_some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_write(
             self.fd,
@@ -291,6 +315,13 @@ pub(crate) struct ReadVectored<'a, 'b> {
 impl Op for ReadVectored<'_, '_> {
     type Output = usize;
     const OPCODE: u8 = IORING_OP_READV;
+    fn short(&self, res: i32) -> bool {
+        (res as usize) < self.bufs.iter().map(|b| b.len()).sum::<usize>()
+    }
+    #[inline]
+    fn positioned_fd(&self) -> Option<RawFd> {
+        (self.offset != CURRENT_POSITION).then_some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         // IoSliceMut is guaranteed ABI-compatible with iovec on Unix.
         sqe.prep_readv(
@@ -316,6 +347,13 @@ pub(crate) struct WriteVectored<'a, 'b> {
 impl Op for WriteVectored<'_, '_> {
     type Output = usize;
     const OPCODE: u8 = IORING_OP_WRITEV;
+    fn short(&self, res: i32) -> bool {
+        (res as usize) < self.bufs.iter().map(|b| b.len()).sum::<usize>()
+    }
+    #[inline]
+    fn positioned_fd(&self) -> Option<RawFd> {
+        (self.offset != CURRENT_POSITION).then_some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         // IoSlice is guaranteed ABI-compatible with iovec on Unix.
         sqe.prep_writev(
@@ -705,6 +743,9 @@ pub(crate) struct Send<'a> {
 impl Op for Send<'_> {
     type Output = usize;
     const OPCODE: u8 = IORING_OP_SEND;
+    fn short(&self, res: i32) -> bool {
+        self.flags & libc::MSG_WAITALL != 0 && (res as u32) < rw_len(self.buf.len())
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_send(
             self.fd,
@@ -728,6 +769,9 @@ pub(crate) struct Recv<'a> {
 impl Op for Recv<'_> {
     type Output = usize;
     const OPCODE: u8 = IORING_OP_RECV;
+    fn short(&self, res: i32) -> bool {
+        self.flags & libc::MSG_WAITALL != 0 && (res as u32) < rw_len(self.buf.len())
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_recv(
             self.fd,
@@ -778,6 +822,9 @@ pub(crate) struct Splice {
 impl Op for Splice {
     type Output = usize;
     const OPCODE: u8 = IORING_OP_SPLICE;
+    fn short(&self, res: i32) -> bool {
+        (res as u32) < rw_len(self.len)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_splice(
             self.fd_in,
