@@ -1,0 +1,524 @@
+//! The uring_os benchmark: direct syscalls / std vs `uring_os` (single calls and batches) vs the
+//! `io-uring` crate driven by hand with the best flags (the expert floor), and fio where it is
+//! installed, on data generated under a temporary directory.
+//!
+//! ```text
+//! cargo run --release --example bench                 # full run, 7 rounds, under a minute
+//! cargo run --release --example bench -- --quick      # tiny counts, 1 round, a few seconds (CI)
+//! cargo run --release --example bench -- --only nop,pread
+//! ```
+//!
+//! Options: `--quick` (or env `URING_OS_BENCH_QUICK=1`), `--only ROW[,ROW...]`, `--rounds N`,
+//! `--dir DIR` (where the data goes; default: the temp dir unless it is tmpfs, else
+//! `target/bench`; env `URING_OS_BENCH_DIR`), `--verbose` (every sample on stderr),
+//! `--variant SUBSTR` (only the variants whose name contains it, to profile one). Rows: see
+//! [`ROWS`].
+//!
+//! Every row runs its variants in rounds, each round running every variant once in an order
+//! that rotates and reverses from round to round, and reports the median of the rounds: on a
+//! shared, noisy machine only ratios within one run mean something. Quick mode never judges
+//! timings; the process fails only when a variant returns an error (the benchmark rotted).
+//! Results go to stdout and to `target/bench/results.md` and `target/bench/results.svg`.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+#[path = "bench/hand.rs"]
+mod hand;
+#[path = "bench/report.rs"]
+mod report;
+#[path = "bench/workloads.rs"]
+mod workloads;
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The rows, in run order: name (for `--only`) and what it measures.
+pub const ROWS: &[(&str, &str)] = &[
+    ("nop", "NOP: the cost floor of one call"),
+    ("pread", "4 KiB pread, page cache, one at a time"),
+    ("pread-x32", "32 cached 4 KiB preads per batch"),
+    (
+        "odirect",
+        "4 KiB random O_DIRECT reads, 32 in flight, on the disk",
+    ),
+    ("files", "small files: open + read 4 KiB + close"),
+    ("statx", "statx of small files"),
+    ("fsync", "4 KiB files written and fsynced"),
+    (
+        "tcp-echo",
+        "loopback TCP echo, 64-byte round trips, client and server pinned to one CPU",
+    ),
+];
+
+/// How much work one sample of each row does.
+#[derive(Clone, Copy, Debug)]
+pub struct Counts {
+    pub nop: u64,
+    pub pread: u64,
+    pub batches32: u64,
+    pub direct_qd1: u64,
+    pub direct_batched: u64,
+    pub direct_file_bytes: u64,
+    pub files: usize,
+    pub statx: usize,
+    pub fsync_files: usize,
+    pub tcp_trips: u64,
+    pub fio_runtime_ms: u64,
+}
+
+impl Counts {
+    const FULL: Counts = Counts {
+        nop: 200_000,
+        pread: 100_000,
+        batches32: 4_000,
+        direct_qd1: 1_500,
+        direct_batched: 8_192,
+        direct_file_bytes: 256 << 20,
+        files: 10_000,
+        statx: 10_000,
+        fsync_files: 100,
+        tcp_trips: 10_000,
+        fio_runtime_ms: 1_000,
+    };
+    const QUICK: Counts = Counts {
+        nop: 2_000,
+        pread: 2_000,
+        batches32: 50,
+        direct_qd1: 64,
+        direct_batched: 256,
+        direct_file_bytes: 8 << 20,
+        files: 200,
+        statx: 200,
+        fsync_files: 8,
+        tcp_trips: 200,
+        fio_runtime_ms: 200,
+    };
+}
+
+/// The command line.
+#[derive(Clone, Debug)]
+pub struct Cfg {
+    pub quick: bool,
+    pub rounds: usize,
+    pub only: Vec<String>,
+    pub dir: Option<PathBuf>,
+    pub n: Counts,
+    /// The arguments as given, for the report's "command" line.
+    pub args: Vec<String>,
+    pub quick_from_env: bool,
+    /// Print every sample to stderr.
+    pub verbose: bool,
+    /// Run only variants whose name contains this (for profiling one of them).
+    pub variant: Option<String>,
+}
+
+const USAGE: &str = "usage: cargo run --release --example bench -- [--quick] [--only ROW[,ROW...]] [--rounds N] [--dir DIR] [--verbose] [--variant SUBSTR]";
+
+fn parse_args() -> Result<Cfg, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick_from_env = std::env::var("URING_OS_BENCH_QUICK")
+        .map(|v| !matches!(v.trim(), "" | "0" | "false" | "no"))
+        .unwrap_or(false);
+    let mut quick = quick_from_env;
+    let mut verbose = false;
+    let mut variant = None;
+    let mut rounds = None;
+    let mut only = Vec::new();
+    let mut dir = std::env::var_os("URING_OS_BENCH_DIR").map(PathBuf::from);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (key, inline) = match arg.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => (k, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match key {
+            "--quick" => quick = true,
+            "--verbose" | "-v" => verbose = true,
+            "--only" => {
+                for name in value("--only")?.split(',').filter(|s| !s.is_empty()) {
+                    if !ROWS.iter().any(|(row, _)| *row == name) {
+                        let names: Vec<&str> = ROWS.iter().map(|(n, _)| *n).collect();
+                        return Err(format!("unknown row {name:?}; rows: {}", names.join(", ")));
+                    }
+                    only.push(name.to_string());
+                }
+            }
+            "--rounds" => {
+                let v = value("--rounds")?;
+                rounds = Some(
+                    v.parse::<usize>()
+                        .ok()
+                        .filter(|&r| r > 0)
+                        .ok_or_else(|| format!("--rounds wants a positive number, not {v:?}"))?,
+                );
+            }
+            "--dir" => dir = Some(PathBuf::from(value("--dir")?)),
+            "--variant" => variant = Some(value("--variant")?),
+            // `cargo bench`-style harness flags, should anyone run it that way.
+            "--bench" => {}
+            "-h" | "--help" => {
+                let rows: Vec<String> = ROWS
+                    .iter()
+                    .map(|(n, what)| format!("  {n:<10} {what}"))
+                    .collect();
+                println!("{USAGE}\n\nrows:\n{}", rows.join("\n"));
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(Cfg {
+        quick,
+        rounds: rounds.unwrap_or(if quick { 1 } else { 7 }),
+        only,
+        dir,
+        n: if quick { Counts::QUICK } else { Counts::FULL },
+        args,
+        quick_from_env,
+        verbose,
+        variant,
+    })
+}
+
+/// Who a variant is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The direct syscall / std baseline of its row (ratio 1.0).
+    Std,
+    /// `uring_os`.
+    Uring,
+    /// The hand-tuned `io-uring` ring.
+    Hand,
+    /// Anything else: another syscall pattern, fio.
+    Other,
+}
+
+/// What one run of a variant did: `ops` operations in `ns` nanoseconds (timed part only),
+/// with `enters` `io_uring_enter` calls if known.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    pub ops: u64,
+    pub ns: f64,
+    pub enters: Option<u64>,
+}
+
+/// One run of a variant; its timing excludes whatever setup it does first.
+pub type Run<'a> = Box<dyn FnMut() -> io::Result<Sample> + 'a>;
+
+/// A variant of a row.
+pub struct Variant<'a> {
+    pub name: String,
+    pub role: Role,
+    /// The hand variant a `uring_os` variant is compared with; by default the row's first.
+    pub peer: Option<String>,
+    /// The run, or why this variant is skipped.
+    pub run: Result<Run<'a>, String>,
+}
+
+impl<'a> Variant<'a> {
+    pub fn new(name: impl Into<String>, role: Role, run: Run<'a>) -> Variant<'a> {
+        Variant {
+            name: name.into(),
+            role,
+            peer: None,
+            run: Ok(run),
+        }
+    }
+
+    pub fn skip(name: impl Into<String>, role: Role, reason: impl Into<String>) -> Variant<'a> {
+        Variant {
+            name: name.into(),
+            role,
+            peer: None,
+            run: Err(reason.into()),
+        }
+    }
+
+    pub fn peer(mut self, peer: &str) -> Variant<'a> {
+        self.peer = Some(peer.to_string());
+        self
+    }
+}
+
+/// One measured line of the report.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub row: &'static str,
+    pub title: String,
+    pub unit: &'static str,
+    pub variant: String,
+    pub role: Role,
+    /// Median, min and max ns per op over the rounds.
+    pub median: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub rounds: usize,
+    pub enters_per_op: Option<f64>,
+    /// ns/op ÷ the std baseline's ns/op.
+    pub vs_std: Option<f64>,
+    /// ns/op ÷ the peer hand ring's ns/op (for uring_os and std rows).
+    pub vs_hand: Option<f64>,
+    /// The hand variant `vs_hand` compares with.
+    pub hand_peer: Option<String>,
+    /// Why it was skipped, or its error.
+    pub note: Option<String>,
+    pub failed: bool,
+}
+
+/// The run: configuration, what the environment offers, results so far.
+pub struct Bench {
+    pub cfg: Cfg,
+    /// Why the hand ring cannot be used here, if it cannot.
+    pub hand_unavailable: Option<String>,
+    pub hand_flags: String,
+    pub rows: Vec<Row>,
+    /// Lines for the report's notes.
+    pub notes: Vec<String>,
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    })
+}
+
+impl Bench {
+    pub fn selected(&self, row: &str) -> bool {
+        self.cfg.only.is_empty() || self.cfg.only.iter().any(|o| o == row)
+    }
+
+    /// A variant that times `body`, which does `ops` operations.
+    pub fn timed<'a>(
+        name: impl Into<String>,
+        role: Role,
+        ops: u64,
+        mut body: impl FnMut() -> io::Result<()> + 'a,
+    ) -> Variant<'a> {
+        Variant::new(
+            name,
+            role,
+            Box::new(move || {
+                let start = Instant::now();
+                body()?;
+                Ok(Sample {
+                    ops,
+                    ns: start.elapsed().as_nanos() as f64,
+                    enters: None,
+                })
+            }),
+        )
+    }
+
+    /// A hand-ring variant: a fresh registered ring of `entries` per run (set up before the
+    /// clock starts), `body` timed on it.
+    pub fn hand<'a>(
+        &self,
+        name: impl Into<String>,
+        entries: u32,
+        ops: u64,
+        mut body: impl FnMut(&mut hand::Hand<'_>) -> io::Result<()> + 'a,
+    ) -> Variant<'a> {
+        if let Some(reason) = &self.hand_unavailable {
+            return Variant::skip(name, Role::Hand, reason.clone());
+        }
+        Variant::new(
+            name,
+            Role::Hand,
+            Box::new(move || {
+                hand::with_ring(entries, |h| {
+                    let start = Instant::now();
+                    body(h)?;
+                    Ok(Sample {
+                        ops,
+                        ns: start.elapsed().as_nanos() as f64,
+                        enters: Some(h.enters),
+                    })
+                })
+            }),
+        )
+    }
+
+    /// Runs the variants of one row in alternating rounds and records their medians.
+    pub fn measure(&mut self, row: &'static str, unit: &'static str, mut variants: Vec<Variant>) {
+        let title = ROWS
+            .iter()
+            .find(|(r, _)| *r == row)
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default();
+        let n = variants.len();
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
+        let mut enters: Vec<(u64, u64)> = vec![(0, 0); n];
+        let mut errors: Vec<Option<String>> = vec![None; n];
+        for round in 0..self.cfg.rounds {
+            eprintln!("[{row}] round {}/{}", round + 1, self.cfg.rounds);
+            // Rotate the start and reverse every other round, so no variant always runs first
+            // or always follows the same neighbour.
+            let mut order: Vec<usize> = (0..n).map(|i| (i + round) % n).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for i in order {
+                let v = &mut variants[i];
+                if self
+                    .cfg
+                    .variant
+                    .as_ref()
+                    .is_some_and(|want| !v.name.contains(want.as_str()))
+                {
+                    continue;
+                }
+                let Ok(run) = &mut v.run else { continue };
+                if errors[i].is_some() {
+                    continue;
+                }
+                let before = uring_os::stats();
+                match run() {
+                    Ok(s) => {
+                        samples[i].push(s.ns / s.ops.max(1) as f64);
+                        if self.cfg.verbose {
+                            eprintln!(
+                                "[{row}]   {:>12.0} ns/op  {}",
+                                s.ns / s.ops.max(1) as f64,
+                                v.name
+                            );
+                        }
+                        let e = if v.role == Role::Uring {
+                            Some(uring_os::stats().enters - before.enters)
+                        } else {
+                            s.enters
+                        };
+                        if let Some(e) = e {
+                            enters[i].0 += e;
+                            enters[i].1 += s.ops;
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("[{row}] {}: ERROR {e}", v.name);
+                        errors[i] = Some(format!("error: {e}"));
+                    }
+                }
+            }
+        }
+        let medians: Vec<Option<f64>> = samples.iter_mut().map(|s| median(s)).collect();
+        let std_ns = variants
+            .iter()
+            .zip(&medians)
+            .find(|(v, _)| v.role == Role::Std)
+            .and_then(|(_, m)| *m);
+        let hand = |name: Option<&str>| -> Option<(String, f64)> {
+            variants
+                .iter()
+                .zip(&medians)
+                .filter(|(v, _)| v.role == Role::Hand)
+                .find(|(v, _)| name.is_none_or(|n| v.name == n))
+                .and_then(|(v, m)| Some((v.name.clone(), (*m)?)))
+        };
+        for (i, v) in variants.iter().enumerate() {
+            let med = medians[i];
+            let vs_std = match (med, std_ns) {
+                (Some(m), Some(s)) if v.role != Role::Std => Some(m / s),
+                _ => None,
+            };
+            let peer = match v.role {
+                Role::Uring | Role::Std => hand(v.peer.as_deref()),
+                _ => None,
+            };
+            let vs_hand = med.zip(peer.as_ref()).map(|(m, (_, h))| m / h);
+            let note = match (&v.run, &errors[i]) {
+                (Err(reason), _) => Some(reason.clone()),
+                (_, Some(e)) => Some(e.clone()),
+                _ => None,
+            };
+            self.rows.push(Row {
+                row,
+                title: title.clone(),
+                unit,
+                variant: v.name.clone(),
+                role: v.role,
+                median: med,
+                min: samples[i].first().copied(),
+                max: samples[i].last().copied(),
+                rounds: samples[i].len(),
+                enters_per_op: (enters[i].1 > 0).then(|| enters[i].0 as f64 / enters[i].1 as f64),
+                vs_std,
+                vs_hand,
+                hand_peer: peer.map(|(name, _)| name),
+                note,
+                failed: errors[i].is_some(),
+            });
+        }
+    }
+}
+
+/// An `io::Error` for a result that is not what the benchmark expects.
+pub fn wrong(what: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("unexpected result: {what}"))
+}
+
+/// `Err(wrong(..))` unless `ok`.
+#[inline]
+pub fn ensure(ok: bool, what: impl FnOnce() -> String) -> io::Result<()> {
+    if ok { Ok(()) } else { Err(wrong(what())) }
+}
+
+fn main() {
+    let cfg = match parse_args() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; timings mean little (use --release)");
+    }
+    // The calling thread's ring is created here, before anything is timed.
+    if let Err(e) = uring_os::nop() {
+        eprintln!("uring_os::nop() failed: {e}");
+        std::process::exit(1);
+    }
+    let (hand_flags, hand_unavailable) = match hand::probe() {
+        Ok(flags) => (flags, None),
+        Err(reason) => (String::from("unavailable"), Some(reason)),
+    };
+    let mut bench = Bench {
+        cfg,
+        hand_unavailable,
+        hand_flags,
+        rows: Vec::new(),
+        notes: Vec::new(),
+    };
+    let started = Instant::now();
+    if let Err(e) = workloads::run_all(&mut bench) {
+        eprintln!("benchmark setup failed: {e}");
+        std::process::exit(1);
+    }
+    let elapsed = started.elapsed();
+    let report = report::Report::new(&bench, elapsed);
+    print!("{}", report.text());
+    match report.write_files() {
+        Ok(dir) => println!("\nwrote {0}/results.md and {0}/results.svg", dir.display()),
+        Err(e) => {
+            eprintln!("could not write the report files: {e}");
+            std::process::exit(1);
+        }
+    }
+    if bench.rows.iter().any(|r| r.failed) {
+        eprintln!("some variants failed (see the table)");
+        std::process::exit(1);
+    }
+}
