@@ -30,6 +30,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
@@ -158,25 +159,36 @@ impl Driver {
         self.reap_into_completions();
     }
 
-    /// A free slot of the fixed file table, registering a sparse table on first use; `None`
-    /// if the kernel has no sparse tables (before 5.19).
-    fn direct_slot(&mut self) -> Option<u32> {
+    /// A free slot of the fixed file table, registering a sparse table on first use.
+    fn direct_slot(&mut self) -> DirectSlot {
+        let opcodes = [IORING_OP_OPENAT, IORING_OP_READ, IORING_OP_CLOSE];
+        if !opcodes.iter().all(|&op| self.supports(op)) {
+            return DirectSlot::Unsupported;
+        }
         if self.completions.direct_free.is_none() {
             let size = self.ring.cq_entries();
-            self.ring.register_files_sparse(size).ok()?;
+            if self.ring.register_files_sparse(size).is_err() {
+                return DirectSlot::Unsupported;
+            }
             self.completions.direct_free = Some((0..size).rev().collect());
         }
-        loop {
-            if let Some(index) = self.completions.direct_free.as_mut()?.pop() {
-                return Some(index);
-            }
-            // All in use by chains in flight: their closes free them.
-            self.wait_one();
+        match self.completions.direct_free.as_mut().and_then(Vec::pop) {
+            Some(index) => DirectSlot::Free(index),
+            None => DirectSlot::Busy,
         }
     }
 }
 
-/// The type-erased handling of one boxed operation.
+/// What [`Driver::direct_slot`] found.
+enum DirectSlot {
+    Free(u32),
+    /// Every slot belongs to a chain not finished yet; its close frees one.
+    Busy,
+    /// No sparse fixed-file tables (before 5.19) or a missing opcode.
+    Unsupported,
+}
+
+/// How a scope handles one type-erased operation.
 struct OpFns {
     punted: bool,
     drop: unsafe fn(*mut ()),
@@ -186,42 +198,202 @@ struct OpFns {
     breaks_chain: unsafe fn(*const (), i32) -> bool,
 }
 
-/// One queued operation of a scope: the boxed operation and where its result comes from.
+impl OpFns {
+    const fn of<O: Op>() -> OpFns {
+        OpFns {
+            punted: O::PUNTED,
+            drop: drop_in_arena::<O>,
+            prep: prep_in_arena::<O>,
+            fits: fits_in_arena::<O>,
+            syscall: syscall_in_arena::<O>,
+            breaks_chain: breaks_chain_in_arena::<O>,
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` in a scope's arena, not used afterwards.
+unsafe fn drop_in_arena<O>(ptr: *mut ()) {
+    // SAFETY: the caller's contract.
+    unsafe { std::ptr::drop_in_place(ptr.cast::<O>()) };
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` that stays at its address until the entry completes.
+unsafe fn prep_in_arena<O: Op>(ptr: *mut (), sqe: &mut Sqe) {
+    // SAFETY: the caller's contract.
+    unsafe { &mut *ptr.cast::<O>() }.prep(sqe);
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn fits_in_arena<O: Op>(ptr: *const (), driver: &mut Driver) -> bool {
+    // SAFETY: the caller's contract.
+    driver.can_run(unsafe { &*ptr.cast::<O>() })
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn syscall_in_arena<O: Op>(ptr: *mut ()) -> io::Result<i32> {
+    // SAFETY: the caller's contract.
+    let op = unsafe { &mut *ptr.cast::<O>() };
+    if local::auto_direct_in_batch(O::PUNTED) {
+        Ok(local::direct(op))
+    } else {
+        local::fallback(op)
+    }
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn breaks_chain_in_arena<O: Op>(ptr: *const (), res: i32) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { &*ptr.cast::<O>() }.short(res)
+}
+
+/// Turns a result into the operation's output, moving the operation out of the arena.
+///
+/// # Safety
+/// `ptr` must point to a live `O` in an arena, not used afterwards, and the kernel must be
+/// done with it.
+unsafe fn finish_in_arena<O: Op>(ptr: *mut (), res: io::Result<i32>) -> io::Result<O::Output> {
+    // SAFETY: the caller's contract.
+    let op = unsafe { ptr.cast::<O>().read() };
+    let res = O::map_result(res?);
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(op.output(res))
+    }
+}
+
+/// Whether a raw result or error means "failed".
+fn failed(res: &io::Result<i32>) -> bool {
+    !matches!(res, Ok(r) if *r >= 0)
+}
+
+const CHUNK_SIZE: usize = 8192;
+
+/// A block of operation storage.
+#[repr(C, align(16))]
+struct Chunk([MaybeUninit<u8>; CHUNK_SIZE]);
+
+thread_local! {
+    /// Chunks of finished scopes, kept for the next scope of the thread.
+    static SPARE_CHUNKS: RefCell<Vec<Box<Chunk>>> = const { RefCell::new(Vec::new()) };
+    /// The entry list of the thread's last finished scope, kept (empty) for the next one.
+    static SPARE_QUEUE: Cell<Vec<Queued>> = const { Cell::new(Vec::new()) };
+}
+
+/// Where a scope keeps its operations: chunks that never move, so an operation keeps its
+/// address (which the kernel holds) until the scope ends; no allocation per operation.
+#[derive(Default)]
+struct Arena {
+    chunks: Vec<Box<Chunk>>,
+    used: usize,
+}
+
+impl Arena {
+    fn alloc<O>(&mut self, op: O) -> *mut () {
+        const {
+            assert!(size_of::<O>() <= CHUNK_SIZE && align_of::<O>() <= 16);
+        }
+        let mut start = self.used.next_multiple_of(align_of::<O>());
+        if self.chunks.is_empty() || start + size_of::<O>() > CHUNK_SIZE {
+            let chunk = SPARE_CHUNKS
+                .try_with(|spare| spare.borrow_mut().pop())
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| {
+                    // SAFETY: a chunk is uninitialised bytes, valid as MaybeUninit.
+                    unsafe { Box::<Chunk>::new_uninit().assume_init() }
+                });
+            self.chunks.push(chunk);
+            start = 0;
+        }
+        let chunk = self.chunks.last_mut().expect("a chunk was just ensured");
+        self.used = start + size_of::<O>();
+        let ptr = chunk.0[start..].as_mut_ptr().cast::<O>();
+        // SAFETY: start is aligned for O and start + size_of::<O>() fits in the chunk, which
+        // no other operation uses.
+        unsafe { ptr.write(op) };
+        ptr.cast()
+    }
+
+    /// Gives the chunks back to the thread; their operations were dropped or moved out.
+    fn recycle(&mut self) {
+        let chunks = std::mem::take(&mut self.chunks);
+        let _ = SPARE_CHUNKS.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            for chunk in chunks {
+                if spare.len() < 16 {
+                    spare.push(chunk);
+                }
+            }
+        });
+        self.used = 0;
+    }
+}
+
+/// One queued operation of a scope.
 struct Queued {
-    /// The `Box<O>` of the operation, null once its handle took it.
+    /// The operation in the scope's arena; null once its handle took it, or for a
+    /// conversion error.
     op: *mut (),
-    fns: OpFns,
+    fns: &'static OpFns,
     state: State,
+    /// `IOSQE_*` flags asked for when it was queued (drain).
+    flags: u8,
+    /// Whether the next entry is linked to this one (a chain).
+    link: bool,
     /// Its result nobody waits for: the close of a direct-descriptor chain, whose completion
     /// frees this fixed-file slot.
     detached: Option<u32>,
     /// The earlier entry of a chain whose error explains this entry's `ECANCELED`.
     after: Option<usize>,
-    /// The deadline of a linked timeout, to tell a timeout from a cancel.
+    /// The deadline of a [`with_timeout`](crate::with_timeout) in force when it was queued.
     deadline: Option<Instant>,
 }
 
 enum State {
-    /// Queued in a chain still being built.
-    Deferred,
+    /// Queued, not started yet.
+    Queued,
     /// On the ring, in completion slot `slot`.
     Ring { slot: u32 },
     /// Finished without the ring (direct syscall, conversion error, cancelled chain).
     Done(io::Result<i32>),
-    /// Its result was taken, or it needs no waiting.
+    /// Its result was taken, or nobody takes it.
     Taken,
+}
+
+/// Unstarted entries that make a scope start them by itself.
+const AUTO_START: usize = 64;
+
+/// What [`Core::take_result`] takes out of an entry.
+struct Taken {
+    res: io::Result<i32>,
+    deadline: Option<Instant>,
+    /// The operation, now owned by the caller (null for a conversion error).
+    op: *mut (),
+    after: Option<usize>,
 }
 
 /// The non-generic part of a scope, which handles point to.
 struct Core {
     queued: RefCell<Vec<Queued>>,
-    /// IOSQE_* flags added to the next entry (drain).
+    arena: RefCell<Arena>,
+    /// Entries before this index have been started.
+    started: Cell<usize>,
+    /// IOSQE_* flags for the next entry (drain).
     next_flags: Cell<u8>,
-    /// Index of the first entry of the chain being built by [`Batch::link`].
-    chain_start: Cell<Option<usize>>,
+    /// Inside [`Batch::link`].
+    linking: Cell<bool>,
     /// The fork generation the scope began in: a fork child cannot wait for its parent's
     /// operations, which live in the parent's ring.
     generation: u64,
+    /// Set when an operation's completion could not be reaped: its memory must never be
+    /// freed.
+    leak: Cell<bool>,
 }
 
 /// A batch scope; see [`batch`]. Every blocking call of the crate has a method of the same
@@ -244,18 +416,21 @@ pub struct Handle<'scope, T> {
 /// every one of them has completed (or was cancelled and reaped, if `f` panicked) when
 /// `batch` returns.
 ///
-/// More operations than the ring holds are submitted automatically as the queue fills, and
-/// never more are in flight than the completion queue holds. Operations run in any order
-/// unless linked ([`Batch::link`], [`Batch::drain`]). Errors are per operation, each the
-/// syscall's errno. Without a ring (io_uring refused, opcode missing) each operation runs as
-/// its direct syscall when queued, with the same results.
+/// Queued operations go to the kernel when a handle is waited, on [`Batch::submit`], or
+/// when 64 have piled up. Never more are in flight than the completion queue holds.
+/// Operations run in any order unless linked ([`Batch::link`], [`Batch::drain`]). Errors
+/// are per operation, each the syscall's errno. Without a ring (io_uring refused, opcode
+/// missing) each operation runs as its direct syscall when started, with the same results.
 pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) -> T) -> T {
     let scope = Batch {
         core: Core {
-            queued: RefCell::new(Vec::new()),
+            queued: RefCell::new(SPARE_QUEUE.try_with(Cell::take).unwrap_or_default()),
+            arena: RefCell::new(Arena::default()),
+            started: Cell::new(0),
             next_flags: Cell::new(0),
-            chain_start: Cell::new(None),
+            linking: Cell::new(false),
             generation: local::fork_generation(),
+            leak: Cell::new(false),
         },
         _scope: PhantomData,
         _env: PhantomData,
@@ -271,12 +446,11 @@ impl Drop for Core {
             // The operations live in the parent's ring; nothing here can reap them, and
             // their memory is this process's copy: leak it rather than free it.
             std::mem::forget(std::mem::take(self.queued.get_mut()));
+            std::mem::forget(std::mem::take(self.arena.get_mut()));
             return;
         }
-        if self.chain_start.get().is_some() {
-            // A panic inside link(): start what was queued so it is reaped like the rest.
-            self.start_chain();
-        }
+        self.linking.set(false);
+        self.start_pending();
         let cancel = std::thread::panicking();
         let queued = self.queued.get_mut();
         let pending: Vec<u32> = queued
@@ -309,228 +483,175 @@ impl Drop for Core {
                 }
             });
             if finished.is_none() {
-                // No driver to wait on: this thread's ring is gone (fork child) or
-                // unreachable (re-entered from a signal handler). The kernel may still write
-                // to the operations' memory, so it must never be freed: leak it.
-                queued.clear();
-                return;
+                self.leak.set(true);
             }
         }
-        for q in queued.drain(..) {
+        if self.leak.get() {
+            // No driver to wait on: this thread's ring is unreachable (re-entered from a
+            // signal handler). The kernel may still write to the operations' memory, so it
+            // must never be freed: leak it.
+            std::mem::forget(std::mem::take(self.queued.get_mut()));
+            std::mem::forget(std::mem::take(self.arena.get_mut()));
+            return;
+        }
+        for q in self.queued.get_mut().drain(..) {
             if !q.op.is_null() {
-                // SAFETY: op came from Box::into_raw in push, was not taken by a handle, and
+                // SAFETY: the operation lives in the arena, was not taken by a handle, and
                 // its completion has been reaped above, so the kernel no longer uses it.
                 unsafe { (q.fns.drop)(q.op) };
             }
         }
+        self.arena.get_mut().recycle();
+        let queue = std::mem::take(self.queued.get_mut());
+        if queue.capacity() <= 4096 {
+            let _ = SPARE_QUEUE.try_with(|spare| spare.set(queue));
+        }
     }
-}
-
-/// Drops a `Box<O>` given as a raw pointer.
-///
-/// # Safety
-/// `ptr` must come from `Box::<O>::into_raw` and be used no more.
-unsafe fn drop_boxed<O>(ptr: *mut ()) {
-    // SAFETY: the caller's contract.
-    drop(unsafe { Box::from_raw(ptr.cast::<O>()) });
-}
-
-/// # Safety
-/// `ptr` must point to a live `O` that stays at its address until the entry completes.
-unsafe fn prep_boxed<O: Op>(ptr: *mut (), sqe: &mut Sqe) {
-    // SAFETY: the caller's contract.
-    unsafe { &mut *ptr.cast::<O>() }.prep(sqe);
-}
-
-/// # Safety
-/// `ptr` must point to a live `O`.
-unsafe fn fits_boxed<O: Op>(ptr: *const (), driver: &mut Driver) -> bool {
-    // SAFETY: the caller's contract.
-    driver.can_run(unsafe { &*ptr.cast::<O>() })
-}
-
-/// # Safety
-/// `ptr` must point to a live `O`.
-unsafe fn syscall_boxed<O: Op>(ptr: *mut ()) -> io::Result<i32> {
-    // SAFETY: the caller's contract.
-    let op = unsafe { &mut *ptr.cast::<O>() };
-    if local::auto_direct_in_batch(O::PUNTED) {
-        Ok(local::direct(op))
-    } else {
-        local::fallback(op)
-    }
-}
-
-/// # Safety
-/// `ptr` must point to a live `O`.
-unsafe fn breaks_chain_boxed<O: Op>(ptr: *const (), res: i32) -> bool {
-    // SAFETY: the caller's contract.
-    unsafe { &*ptr.cast::<O>() }.short(res)
-}
-
-fn fns<O: Op>() -> OpFns {
-    OpFns {
-        punted: O::PUNTED,
-        drop: drop_boxed::<O>,
-        prep: prep_boxed::<O>,
-        fits: fits_boxed::<O>,
-        syscall: syscall_boxed::<O>,
-        breaks_chain: breaks_chain_boxed::<O>,
-    }
-}
-
-/// Turns a result into the operation's output, consuming the boxed operation.
-///
-/// # Safety
-/// `ptr` must come from `Box::<O>::into_raw`, be used no more, and the kernel must be done
-/// with it.
-unsafe fn finish_boxed<O: Op>(ptr: *mut (), res: io::Result<i32>) -> io::Result<O::Output> {
-    // SAFETY: the caller's contract.
-    let op = unsafe { Box::from_raw(ptr.cast::<O>()) };
-    let res = O::map_result(res?);
-    if res < 0 {
-        Err(io::Error::from_raw_os_error(-res))
-    } else {
-        Ok(op.output(res))
-    }
-}
-
-/// Whether a raw result or error means "failed", which stops a chain.
-fn failed(res: &io::Result<i32>) -> bool {
-    !matches!(res, Ok(r) if *r >= 0)
 }
 
 impl Core {
-    /// Adds an operation (or a conversion error) and returns its index, unstarted.
-    fn add<O: Op>(&self, op: io::Result<O>) -> usize {
+    /// Queues an operation (or a conversion error) and returns its index.
+    fn push<O: Op>(&self, op: io::Result<O>) -> usize {
         let (op, state) = match op {
-            Ok(op) => (Box::into_raw(Box::new(op)).cast::<()>(), State::Deferred),
+            Ok(op) => (self.arena.borrow_mut().alloc(op), State::Queued),
             Err(e) => (std::ptr::null_mut(), State::Done(Err(e))),
         };
         let mut queued = self.queued.borrow_mut();
         queued.push(Queued {
             op,
-            fns: fns::<O>(),
+            fns: const { &OpFns::of::<O>() },
             state,
+            flags: self.next_flags.replace(0),
+            link: self.linking.get(),
             detached: None,
             after: None,
-            deadline: None,
+            deadline: crate::timeout::current_deadline(),
         });
-        queued.len() - 1
+        let index = queued.len() - 1;
+        let unstarted = queued.len() - self.started.get();
+        drop(queued);
+        if unstarted >= AUTO_START && !self.linking.get() {
+            self.start_pending();
+        }
+        index
     }
 
-    /// Starts entries `range`: on the ring when every one fits there, linked one after the
-    /// other if `link`; else each as its direct syscall now, a failure (or, as the kernel
-    /// counts it, a short transfer) cancelling the rest of a linked range. Under
-    /// [`with_timeout`](crate::with_timeout) each entry gets a linked timeout.
-    fn start(&self, range: Range<usize>, link: bool) {
+    /// Starts every queued entry. Inside [`Batch::link`] the chain ends with them.
+    fn start_pending(&self) {
+        let end = self.queued.borrow().len();
+        let begin = self.started.replace(end);
+        if begin == end {
+            return;
+        }
+        self.queued.borrow_mut()[end - 1].link = false;
+        self.start(begin..end);
+    }
+
+    /// Starts entries `range`, chain by chain: a chain goes to the ring when every entry of
+    /// it can; else it runs as direct syscalls now, a failure (or a short transfer, as the
+    /// kernel counts it) cancelling the rest of the chain.
+    fn start(&self, range: Range<usize>) {
         let mut queued = self.queued.borrow_mut();
         let entries = &mut queued[range];
-        if entries.is_empty() {
-            return;
+        let on_driver = with_driver(|driver| {
+            let mut begin = 0;
+            while begin < entries.len() {
+                let end = begin
+                    + entries[begin..]
+                        .iter()
+                        .position(|q| !q.link)
+                        .map_or(entries.len() - begin, |p| p + 1);
+                let chain = &mut entries[begin..end];
+                if !Self::start_on_ring(driver, chain) {
+                    Self::run_direct(chain);
+                }
+                begin = end;
+            }
+        });
+        if on_driver.is_none() {
+            Self::run_direct(entries);
         }
-        let deadline = crate::timeout::current_deadline();
-        let conversion_failed = entries.iter().any(|q| matches!(q.state, State::Done(_)));
-        let auto_direct = entries
-            .iter()
-            .any(|q| local::auto_direct_in_batch(q.fns.punted));
-        let on_ring = !conversion_failed
-            && !auto_direct
-            && with_driver(|driver| {
-                // SAFETY: every Deferred entry holds a live box.
-                if !entries
-                    .iter()
-                    .all(|q| unsafe { (q.fns.fits)(q.op, &mut *driver) })
-                {
-                    return false;
-                }
-                let per_entry = if deadline.is_some() { 2 } else { 1 };
-                driver.make_room(entries.len() as u32 * per_entry);
-                // Read by the kernel while it prepares the timeouts, in the flush below.
-                let ts =
-                    deadline.map(|d| op::timespec(d.saturating_duration_since(Instant::now())));
-                let mut flags = self.next_flags.replace(0);
-                let last = entries.len() - 1;
-                for (k, q) in entries.iter_mut().enumerate() {
-                    let slot = match q.detached {
-                        Some(direct) => driver.completions.alloc_as(Slot::Detached {
-                            direct: Some(direct),
-                        }),
-                        None => driver.completions.alloc_as(Slot::Pending),
-                    };
-                    let sqe = driver.ring.get_sqe().expect("make_room left SQ space");
-                    // SAFETY: the box stays at its address until the scope ends, and the
-                    // scope waits for this entry's completion first.
-                    unsafe { (q.fns.prep)(q.op, sqe) };
-                    sqe.user_data(u64::from(slot)).flags(flags);
-                    flags = 0;
-                    if (link && k < last) || ts.is_some() {
-                        sqe.flags(IOSQE_IO_LINK);
-                    }
-                    q.state = match q.detached {
-                        Some(_) => State::Taken,
-                        None => State::Ring { slot },
-                    };
-                    driver.counters.op();
-                    if let Some(ts) = &ts {
-                        q.deadline = deadline;
-                        let timeout_slot =
-                            driver.completions.alloc_as(Slot::Detached { direct: None });
-                        let sqe = driver.ring.get_sqe().expect("make_room left SQ space");
-                        sqe.prep_link_timeout(ts, 0)
-                            .user_data(u64::from(timeout_slot));
-                        // In a chain the timeout links on to the next operation.
-                        if link && k < last {
-                            sqe.flags(IOSQE_IO_LINK);
-                        }
-                    }
-                }
-                if ts.is_some() {
-                    driver.flush_queued();
-                }
-                true
-            })
-            .unwrap_or(false);
-        if on_ring {
-            return;
+    }
+
+    /// Puts one chain (or single entry) on the ring; `false` if it cannot go there.
+    fn start_on_ring(driver: &mut Driver, chain: &mut [Queued]) -> bool {
+        let timed = chain.iter().any(|q| q.deadline.is_some());
+        let sqes = chain.len() * if timed { 2 } else { 1 };
+        // SAFETY: every Queued entry holds a live operation.
+        let fits = chain.iter().all(|q| {
+            matches!(q.state, State::Queued)
+                && !local::auto_direct_in_batch(q.fns.punted)
+                && unsafe { (q.fns.fits)(q.op, &mut *driver) }
+        });
+        if !fits || sqes > driver.ring.sq_entries() as usize {
+            return false;
         }
-        self.next_flags.set(0);
+        driver.make_room(sqes as u32);
+        // Read by the kernel while it prepares the timeouts, in the flush below; the
+        // capacity is reserved up front so the elements never move.
+        let mut timespecs = Vec::with_capacity(if timed { chain.len() } else { 0 });
+        let last = chain.len() - 1;
+        for (k, q) in chain.iter_mut().enumerate() {
+            let slot = match q.detached {
+                Some(direct) => driver.completions.alloc_as(Slot::Detached {
+                    direct: Some(direct),
+                }),
+                None => driver.completions.alloc_as(Slot::Pending),
+            };
+            let sqe = driver.ring.get_sqe().expect("make_room left SQ space");
+            // SAFETY: the operation stays at its arena address until the scope ends, and
+            // the scope waits for this entry's completion first.
+            unsafe { (q.fns.prep)(q.op, sqe) };
+            sqe.user_data(u64::from(slot)).flags(q.flags);
+            let linked = q.link && k < last;
+            if linked || q.deadline.is_some() {
+                sqe.flags(IOSQE_IO_LINK);
+            }
+            q.state = match q.detached {
+                Some(_) => State::Taken,
+                None => State::Ring { slot },
+            };
+            driver.counters.op();
+            if let Some(deadline) = q.deadline {
+                timespecs.push(op::timespec(
+                    deadline.saturating_duration_since(Instant::now()),
+                ));
+                let ts: *const KernelTimespec = timespecs.last().expect("just pushed");
+                let timeout_slot = driver.completions.alloc_as(Slot::Detached { direct: None });
+                let sqe = driver.ring.get_sqe().expect("make_room left SQ space");
+                sqe.prep_link_timeout(ts, 0)
+                    .user_data(u64::from(timeout_slot));
+                // In a chain the timeout links on to the next operation.
+                if linked {
+                    sqe.flags(IOSQE_IO_LINK);
+                }
+            }
+        }
+        if timed {
+            driver.flush_queued();
+        }
+        true
+    }
+
+    /// Runs a chain as direct syscalls, now.
+    fn run_direct(chain: &mut [Queued]) {
         let mut cancel_rest = false;
-        for q in entries.iter_mut() {
+        for q in chain.iter_mut() {
             if cancel_rest {
                 q.state = State::Done(Ok(-libc::ECANCELED));
-                continue;
-            }
-            if matches!(q.state, State::Deferred) {
-                // SAFETY: a Deferred entry holds a live box; the syscall is done with it
+            } else if matches!(q.state, State::Queued) {
+                // SAFETY: a Queued entry holds a live operation; the syscall is done with it
                 // when it returns.
                 q.state = State::Done(unsafe { (q.fns.syscall)(q.op) });
             }
             if let State::Done(res) = &q.state {
-                cancel_rest = link
+                cancel_rest = q.link
                     && match res {
-                        Ok(r) if *r >= 0 => {
-                            // SAFETY: a started entry still holds its live box.
-                            !q.op.is_null() && unsafe { (q.fns.breaks_chain)(q.op, *r) }
-                        }
+                        // SAFETY: a started entry still holds its live operation.
+                        Ok(r) if *r >= 0 => unsafe { (q.fns.breaks_chain)(q.op, *r) },
                         _ => true,
                     };
             }
-        }
-    }
-
-    /// Starts the chain being built by [`Batch::link`].
-    fn start_chain(&self) {
-        if let Some(start) = self.chain_start.take() {
-            let end = self.queued.borrow().len();
-            self.start(start..end, true);
-        }
-    }
-
-    /// Starts entry `index` unless a chain is being built.
-    fn start_one(&self, index: usize) {
-        if self.chain_start.get().is_none() {
-            self.start(index..index + 1, false);
         }
     }
 
@@ -539,41 +660,62 @@ impl Core {
         local::fork_generation() != self.generation
     }
 
-    /// Waits for entry `index` and takes its raw result; `None` without a driver (or in a
-    /// fork child, where the parent's ring is out of reach).
-    fn take_result(&self, index: usize) -> Option<(io::Result<i32>, Option<Instant>)> {
+    /// Waits for entry `index` and takes its raw result and its operation; `None` if it
+    /// cannot be reaped (a fork child, or no driver).
+    fn take_result(&self, index: usize) -> Option<Taken> {
         if self.forked() {
             return None;
         }
-        if matches!(self.queued.borrow()[index].state, State::Deferred) {
-            // Waiting inside link(): the chain so far has to run first.
-            self.start_chain();
+        if index >= self.started.get() {
+            self.start_pending();
         }
-        let state = std::mem::replace(&mut self.queued.borrow_mut()[index].state, State::Taken);
-        let deadline = self.queued.borrow()[index].deadline;
+        let (state, deadline, op, after) = {
+            let mut queued = self.queued.borrow_mut();
+            let q = &mut queued[index];
+            (
+                std::mem::replace(&mut q.state, State::Taken),
+                q.deadline,
+                std::mem::replace(&mut q.op, std::ptr::null_mut()),
+                q.after,
+            )
+        };
         let res = match state {
             State::Done(res) => res,
-            State::Ring { slot } => Ok(wait_slot(slot)?),
+            State::Ring { slot } => match wait_slot(slot) {
+                Some(res) => Ok(res),
+                None => {
+                    // Leaked with the scope: the kernel may still use the operation.
+                    self.leak.set(true);
+                    return None;
+                }
+            },
             State::Taken => Err(io::Error::from_raw_os_error(libc::ECANCELED)),
-            State::Deferred => unreachable!("started above"),
+            State::Queued => unreachable!("started above"),
         };
-        Some((res, deadline))
+        Some(Taken {
+            res,
+            deadline,
+            op,
+            after,
+        })
     }
 
-    fn is_ready(&self, index: usize) -> bool {
+    /// The position in `indices` of the first entry whose result is ready, if any.
+    fn first_ready(&self, indices: impl Iterator<Item = usize>) -> Option<usize> {
         if self.forked() {
-            return true;
+            return Some(0);
         }
-        if matches!(self.queued.borrow()[index].state, State::Deferred) {
-            self.start_chain();
-        }
-        match self.queued.borrow()[index].state {
-            State::Ring { slot } => {
-                with_driver(|d| !d.completions.is_pending(slot)).unwrap_or(true)
-            }
-            State::Deferred => false,
-            State::Done(_) | State::Taken => true,
-        }
+        let queued = self.queued.borrow();
+        with_driver(|d| {
+            indices
+                .map(|i| &queued[i].state)
+                .position(|state| match state {
+                    State::Ring { slot } => !d.completions.is_pending(*slot),
+                    State::Queued => false,
+                    State::Done(_) | State::Taken => true,
+                })
+        })
+        .unwrap_or(Some(0))
     }
 }
 
@@ -583,8 +725,7 @@ impl<'scope> Batch<'scope, '_> {
         &'scope self,
         op: io::Result<O>,
     ) -> Handle<'scope, O::Output> {
-        let index = self.core.add(op);
-        self.core.start_one(index);
+        let index = self.core.push(op);
         self.handle::<O>(index)
     }
 
@@ -592,12 +733,13 @@ impl<'scope> Batch<'scope, '_> {
         Handle {
             core: &self.core,
             index,
-            finish: finish_boxed::<O>,
+            finish: finish_in_arena::<O>,
         }
     }
 
     /// Submits everything queued so far without waiting.
     pub fn submit(&self) {
+        self.core.start_pending();
         with_driver(|driver| driver.flush_queued());
     }
 
@@ -611,9 +753,10 @@ impl<'scope> Batch<'scope, '_> {
     }
 
     /// Links the operations queued inside `f` into a chain (`IOSQE_IO_LINK`): each starts
-    /// when the one before has succeeded, and once one fails the rest fail with
-    /// `ECANCELED`. The chain goes to the kernel in one piece when `f` returns (or when a
-    /// handle of it is waited inside `f`).
+    /// when the one before has succeeded, and once one fails (or transfers less than asked,
+    /// as the kernel counts it) the rest fail with `ECANCELED`. The chain goes to the kernel
+    /// in one piece when `f` returns; waiting one of its handles inside `f` ends the chain
+    /// there. A chain longer than the ring's SQ runs as direct syscalls.
     ///
     /// ```
     /// # fn main() -> std::io::Result<()> {
@@ -629,19 +772,28 @@ impl<'scope> Batch<'scope, '_> {
     /// # Ok(()) }
     /// ```
     pub fn link<R>(&'scope self, f: impl FnOnce(&'scope Self) -> R) -> R {
-        self.core.start_chain();
-        self.core
-            .chain_start
-            .set(Some(self.core.queued.borrow().len()));
+        if self.core.linking.get() {
+            return f(self);
+        }
+        self.core.start_pending();
+        self.core.linking.set(true);
+        struct EndChain<'a>(&'a Core);
+        impl Drop for EndChain<'_> {
+            fn drop(&mut self) {
+                self.0.linking.set(false);
+            }
+        }
+        let end = EndChain(&self.core);
         let result = f(self);
-        self.core.start_chain();
+        drop(end);
+        self.core.start_pending();
         result
     }
 
     /// Reads up to `buf.len()` bytes from the start of `path` (relative to `dir`) as one
-    /// linked chain — open into a direct descriptor, read, close — so a small file costs one
-    /// submission and no file descriptor number. The result is the open's error if it
-    /// failed, else the read's.
+    /// linked chain — open into a direct descriptor, read, close — so a small file costs
+    /// no file descriptor number and a third of the completions' bookkeeping. The result is
+    /// the open's error if it failed, else the read's.
     ///
     /// Needs sparse fixed-file tables (5.19); before, and without a ring, it runs as
     /// openat + read + close.
@@ -656,40 +808,33 @@ impl<'scope> Batch<'scope, '_> {
             Ok(path) => path,
             Err(e) => return self.push::<op::Read<'scope>>(Err(e)),
         };
-        let direct = with_driver(|d| {
-            let opcodes = [IORING_OP_OPENAT, IORING_OP_READ, IORING_OP_CLOSE];
-            if opcodes.iter().all(|&op| d.supports(op)) {
-                d.direct_slot()
-            } else {
-                None
+        let index = loop {
+            match with_driver(Driver::direct_slot) {
+                Some(DirectSlot::Free(index)) => break Some(index),
+                Some(DirectSlot::Busy) => {
+                    // Every slot belongs to a chain not finished: start and reap them.
+                    self.core.start_pending();
+                    with_driver(Driver::wait_one);
+                }
+                Some(DirectSlot::Unsupported) | None => break None,
             }
-        })
-        .flatten();
-        let Some(index) = direct else {
+        };
+        let Some(index) = index else {
             // No direct descriptors: the same three steps, now, one after the other.
             let res = read_whole(dir, path, buf);
-            let slot = self.core.add::<op::Ready>(Ok(op::Ready));
+            let slot = self.core.push::<op::Ready>(Ok(op::Ready));
             self.core.queued.borrow_mut()[slot].state = State::Done(res.map(|n| n as i32));
             return self.handle::<op::Ready>(slot);
         };
-        // Inside link(), the chain so far runs before the open, in the same chain.
-        let outer = self.core.chain_start.take();
-        let open = self.core.add(Ok(op::OpenDirect { dir, path, index }));
-        let read = self.core.add(Ok(op::ReadDirect { index, buf }));
-        let close = self.core.add(Ok(op::CloseDirect { index }));
-        {
-            let mut queued = self.core.queued.borrow_mut();
-            queued[read].after = Some(open);
-            queued[close].detached = Some(index);
-        }
-        // Open links to the read; the read hard-links to the close so the slot is closed
-        // even when the read fails (a failed open cancels both, and leaves nothing to close).
-        self.core.start(outer.unwrap_or(open)..close + 1, true);
-        if outer.is_some() {
-            self.core
-                .chain_start
-                .set(Some(self.core.queued.borrow().len()));
-        }
+        let outer_link = self.core.linking.replace(true);
+        let open = self.core.push(Ok(op::OpenDirect { dir, path, index }));
+        let read = self.core.push(Ok(op::ReadDirect { index, buf }));
+        self.core.linking.set(outer_link);
+        let close = self.core.push(Ok(op::CloseDirect { index }));
+        let mut queued = self.core.queued.borrow_mut();
+        queued[read].after = Some(open);
+        queued[close].detached = Some(index);
+        drop(queued);
         self.handle::<op::ReadDirect<'scope>>(read)
     }
 
@@ -763,16 +908,23 @@ impl<'scope, T, I: Iterator<Item = Handle<'scope, T>>> Iterator for Window<'scop
         if self.in_flight.is_empty() {
             return None;
         }
+        self.core.start_pending();
+        // While the device still works on earlier operations, hand it the refills at once so
+        // it keeps `depth` in flight (the fio pattern); when everything completed inline
+        // (cached data), keep collecting them for one submission.
+        with_driver(|d| {
+            let unsubmitted = d.ring.sq_pending();
+            if unsubmitted > 0 && d.completions.in_flight > unsubmitted {
+                d.flush_queued();
+            }
+        });
         loop {
-            if let Some(pos) = self
-                .in_flight
-                .iter()
-                .position(|(_, h)| self.core.is_ready(h.index))
-            {
+            let indices = self.in_flight.iter().map(|(_, h)| h.index);
+            if let Some(pos) = self.core.first_ready(indices) {
                 let (position, handle) = self.in_flight.remove(pos).expect("found above");
                 return Some((position, handle.wait()));
             }
-            with_driver(|d| d.wait_one());
+            with_driver(Driver::wait_one);
         }
     }
 }
@@ -780,25 +932,29 @@ impl<'scope, T, I: Iterator<Item = Handle<'scope, T>>> Iterator for Window<'scop
 impl<T> Handle<'_, T> {
     /// Waits for the operation and gives its result, submitting what is queued if needed.
     pub fn wait(self) -> io::Result<T> {
-        let Some((mut res, deadline)) = self.core.take_result(self.index) else {
-            // No driver to wait on (see Core::drop): the kernel may still use the
-            // operation's memory, so it stays in the scope, leaked rather than freed.
+        let Some(Taken {
+            mut res,
+            deadline,
+            op,
+            after,
+        }) = self.core.take_result(self.index)
+        else {
+            // Not reapable (see Core::drop): the kernel may still use the operation's
+            // memory, so it stays in the scope, leaked rather than freed.
             return Err(io::Error::from_raw_os_error(libc::ECANCELED));
         };
-        let (op, after) = {
-            let mut queued = self.core.queued.borrow_mut();
-            let q = &mut queued[self.index];
-            (std::mem::replace(&mut q.op, std::ptr::null_mut()), q.after)
-        };
-        let cancelled = matches!(res, Ok(r) if r == -libc::ECANCELED || r == -libc::EINTR);
-        if cancelled {
+        if matches!(res, Ok(r) if r == -libc::ECANCELED || r == -libc::EINTR) {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 res = Ok(-libc::ETIMEDOUT);
-            } else if let Some(earlier) = after {
+            } else if let Some(index) = after {
                 // A chain cut short: the earlier entry's error says why.
-                if let Some((earlier_res, _)) = self.core.take_result(earlier) {
-                    if failed(&earlier_res) {
-                        res = earlier_res;
+                if let Some(earlier) = self.core.take_result(index) {
+                    if !earlier.op.is_null() {
+                        // Back into the scope, which drops it.
+                        self.core.queued.borrow_mut()[index].op = earlier.op;
+                    }
+                    if failed(&earlier.res) {
+                        res = earlier.res;
                     }
                 }
             }
@@ -807,8 +963,8 @@ impl<T> Handle<'_, T> {
             // A conversion error, carried in `res`.
             return res.map(|_| unreachable!("no operation without an error"));
         }
-        // SAFETY: op is this handle's box, taken out of the scope above, and its completion
-        // has been reaped (or it never went to the kernel).
+        // SAFETY: op is this handle's operation, taken out of the scope above, and its
+        // completion has been reaped (or it never went to the kernel).
         unsafe { (self.finish)(op, res) }
     }
 }
