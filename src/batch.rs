@@ -586,6 +586,19 @@ impl Core {
         if !fits || sqes > driver.ring.sq_entries() as usize {
             return false;
         }
+        if chain.len() == 1 && !timed && local::auto_dispatch() {
+            // Dispatch::Auto: a read the page cache can serve right now is cheaper as a
+            // syscall than through the ring; only one that would block goes there.
+            let q = &mut chain[0];
+            let mut sqe = Sqe(IoUringSqe::default());
+            // SAFETY: the entry holds a live operation.
+            unsafe { (q.fns.prep)(q.op, &mut sqe) };
+            // SAFETY: the entry points into the live operation and what it borrows.
+            if let Some(res) = unsafe { driver.try_nowait(sqe.as_raw()) } {
+                q.state = State::Done(Ok(res));
+                return true;
+            }
+        }
         driver.make_room(sqes as u32);
         // Read by the kernel while it prepares the timeouts, in the flush below; the
         // capacity is reserved up front so the elements never move.

@@ -9,7 +9,8 @@ use crate::ring::DeniedBy;
 
 /// How the crate sets up and uses its rings. Set it once with [`configure`] before the first
 /// call; without that, [`Config::default`] applies, which reads the environment:
-/// `URING_OS=off` forces the direct-syscall path and `URING_OS_ENTRIES=N` sizes the rings.
+/// `URING_OS=off` forces the direct-syscall path, `URING_OS_ENTRIES=N` sizes the rings and
+/// `URING_OS_DISPATCH=auto|ring` picks the [`Dispatch`] policy (default `ring`).
 ///
 /// ```
 /// use uring_os::{Config, Fallback};
@@ -68,13 +69,17 @@ impl Default for Config {
             .filter(|&n| (1..=crate::ring::MAX_ENTRIES).contains(&n))
             .map(u32::next_power_of_two)
             .unwrap_or(DEFAULT_ENTRIES);
+        let dispatch = match std::env::var("URING_OS_DISPATCH").as_deref().map(str::trim) {
+            Ok("auto") => Dispatch::Auto,
+            _ => Dispatch::Ring,
+        };
         Config {
             enabled,
             entries,
             sqpoll: None,
             iowq_max_workers: None,
             fallback: Fallback::Syscall,
-            dispatch: Dispatch::Ring,
+            dispatch,
         }
     }
 }

@@ -86,6 +86,8 @@ pub(crate) struct Driver {
     pub(crate) counters: &'static Counters,
     /// Bitmap of fd numbers seen seekable (see `seekable`).
     seekable_fds: Vec<u64>,
+    /// Bitmap of fd numbers seen without `O_DIRECT` (see `buffered`).
+    buffered_fds: Vec<u64>,
     /// Completions of batch operations that arrived while someone else waited.
     pub(crate) completions: crate::batch::Completions,
 }
@@ -181,6 +183,7 @@ impl Local {
                         generation,
                         counters: Counters::current(),
                         seekable_fds: Vec::new(),
+                        buffered_fds: Vec::new(),
                         completions: Default::default(),
                     }),
                     Err(reason) => Local::Syscall(reason.clone()),
@@ -251,6 +254,12 @@ fn auto_direct() -> bool {
     config().dispatch == Dispatch::Auto && crate::timeout::current_deadline().is_none()
 }
 
+/// Whether `Dispatch::Auto` is in force.
+#[inline]
+pub(crate) fn auto_dispatch() -> bool {
+    config().dispatch == Dispatch::Auto
+}
+
 /// Whether `Dispatch::Auto` runs a batch operation as its direct syscall: for opcodes the
 /// kernel always hands to an io-wq worker, where a batch through the ring is slower than
 /// the syscalls one after the other.
@@ -312,6 +321,45 @@ impl Driver {
         self.probe.is_supported(O::OPCODE)
             && op.fits_ring()
             && op.positioned_fd().is_none_or(|fd| self.seekable(fd))
+    }
+
+    /// Runs a positioned read as a non-blocking syscall (`RWF_NOWAIT`) when its fd is a
+    /// buffered file, and returns its result if the page cache could serve all of it (or
+    /// it failed for good); `None` means it would block and belongs on the ring.
+    ///
+    /// # Safety
+    /// As [`emulate`]: the entry's pointers must be valid for its opcode.
+    pub(crate) unsafe fn try_nowait(&mut self, sqe: &IoUringSqe) -> Option<i32> {
+        let positioned_read = matches!(sqe.opcode, IORING_OP_READ | IORING_OP_READV)
+            && sqe.off != u64::MAX
+            && sqe.flags == 0;
+        if !positioned_read || !self.buffered(sqe.fd) {
+            return None;
+        }
+        // SAFETY: the caller's contract.
+        unsafe { crate::ring::try_nowait(sqe) }
+    }
+
+    /// Whether `fd` is a file without `O_DIRECT` (a non-blocking read of it never waits for
+    /// the device), cached per fd number like `seekable`. A stale entry only costs speed.
+    fn buffered(&mut self, fd: RawFd) -> bool {
+        let Ok(index) = usize::try_from(fd) else {
+            return false;
+        };
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if self.buffered_fds.get(word).is_some_and(|w| w & bit != 0) {
+            return true;
+        }
+        // SAFETY: F_GETFL on any fd number is harmless.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 || flags & libc::O_DIRECT != 0 || index >= MAX_CACHED_FD {
+            return false;
+        }
+        if self.buffered_fds.len() <= word {
+            self.buffered_fds.resize(word + 1, 0);
+        }
+        self.buffered_fds[word] |= bit;
+        true
     }
 
     /// Whether `fd` has a file position (lseek works), cached per fd number once seen

@@ -302,3 +302,43 @@ unsafe fn rw_vectored(
         }
     }
 }
+
+/// Tries a positioned `IORING_OP_READ`/`READV` entry as preadv2 with `RWF_NOWAIT`: returns
+/// its result when the page cache served the whole request (or end of file, or a lasting
+/// error), `None` when it would block or came up short, so it must go to the ring instead
+/// (a positioned read has no side effect to undo).
+///
+/// # Safety
+/// As [`emulate`].
+pub unsafe fn try_nowait(sqe: &IoUringSqe) -> Option<i32> {
+    if sqe.off == u64::MAX || sqe.flags != 0 {
+        return None;
+    }
+    let single = libc::iovec {
+        iov_base: sqe.addr as *mut libc::c_void,
+        iov_len: sqe.len as usize,
+    };
+    let (iov, nr) = match sqe.opcode {
+        IORING_OP_READ if sqe.op_flags == 0 => (&raw const single, 1),
+        IORING_OP_READV if sqe.op_flags == 0 => (sqe.addr as *const libc::iovec, sqe.len as i32),
+        _ => return None,
+    };
+    // SAFETY: the caller vouches for the entry's pointers; nr iovecs are read from iov.
+    let wanted: usize = unsafe { std::slice::from_raw_parts(iov, nr.max(0) as usize) }
+        .iter()
+        .map(|v| v.iov_len)
+        .sum();
+    // SAFETY: as above.
+    let res = unsafe { libc::preadv2(sqe.fd, iov, nr, sqe.off as i64, libc::RWF_NOWAIT) };
+    if res < 0 {
+        let errno = std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO);
+        return match errno {
+            libc::EAGAIN | libc::EOPNOTSUPP | libc::EINTR => None,
+            e => Some(-e),
+        };
+    }
+    let res = res as usize;
+    (res == 0 || res >= wanted.min(0x7fff_f000)).then_some(res as i32)
+}
