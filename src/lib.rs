@@ -44,3 +44,8 @@ pub use config::{
 pub use local::status;
 pub use stats::{Stats, stats};
 pub use timeout::with_timeout;
+
+/// The README's examples, run as doctests so they never rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
