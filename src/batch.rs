@@ -149,11 +149,8 @@ impl Driver {
         let res = unsafe { self.ring.submit_and_wait(1) };
         self.counters.enter();
         if let Err(e) = res {
-            if !matches!(
-                e.raw_os_error(),
-                Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
-            ) {
-                panic!("io_uring_enter failed on a working ring: {e}");
+            if !local::transient(&e) {
+                local::ring_failed(&e);
             }
         }
         self.reap_into_completions();
@@ -175,6 +172,15 @@ impl Driver {
         match self.completions.direct_free.as_mut().and_then(Vec::pop) {
             Some(index) => DirectSlot::Free(index),
             None => DirectSlot::Busy,
+        }
+    }
+}
+
+impl Driver {
+    /// Gives back a fixed-file slot whose chain never reached the kernel.
+    fn release_direct_slot(&mut self, index: u32) {
+        if let Some(free) = self.completions.direct_free.as_mut() {
+            free.push(index);
         }
     }
 }
@@ -248,7 +254,7 @@ unsafe fn syscall_in_arena<O: Op>(ptr: *mut ()) -> io::Result<i32> {
 /// `ptr` must point to a live `O`.
 unsafe fn breaks_chain_in_arena<O: Op>(ptr: *const (), res: i32) -> bool {
     // SAFETY: the caller's contract.
-    unsafe { &*ptr.cast::<O>() }.short(res)
+    O::map_result(res) < 0 || unsafe { &*ptr.cast::<O>() }.short(res)
 }
 
 /// Turns a result into the operation's output, moving the operation out of the arena.
@@ -286,10 +292,11 @@ thread_local! {
 }
 
 /// Where a scope keeps its operations: chunks that never move, so an operation keeps its
-/// address (which the kernel holds) until the scope ends; no allocation per operation.
+/// address (which the kernel holds) until the scope ends; no allocation per operation. The
+/// chunks are held as raw pointers, never as references, since the kernel writes into them.
 #[derive(Default)]
 struct Arena {
-    chunks: Vec<Box<Chunk>>,
+    chunks: Vec<std::ptr::NonNull<Chunk>>,
     used: usize,
 }
 
@@ -308,14 +315,15 @@ impl Arena {
                     // SAFETY: a chunk is uninitialised bytes, valid as MaybeUninit.
                     unsafe { Box::<Chunk>::new_uninit().assume_init() }
                 });
-            self.chunks.push(chunk);
+            self.chunks.push(std::ptr::NonNull::from(Box::leak(chunk)));
             start = 0;
         }
-        let chunk = self.chunks.last_mut().expect("a chunk was just ensured");
+        let chunk = *self.chunks.last().expect("a chunk was just ensured");
         self.used = start + size_of::<O>();
-        let ptr = chunk.0[start..].as_mut_ptr().cast::<O>();
-        // SAFETY: start is aligned for O and start + size_of::<O>() fits in the chunk, which
-        // no other operation uses.
+        // SAFETY: start + size_of::<O>() <= CHUNK_SIZE, so the pointer stays in the chunk.
+        let ptr = unsafe { chunk.as_ptr().cast::<u8>().add(start) }.cast::<O>();
+        // SAFETY: ptr is aligned for O (chunks are 16-aligned, start a multiple of O's
+        // alignment) and its bytes belong to no other operation.
         unsafe { ptr.write(op) };
         ptr.cast()
     }
@@ -326,6 +334,8 @@ impl Arena {
         let _ = SPARE_CHUNKS.try_with(|spare| {
             let mut spare = spare.borrow_mut();
             for chunk in chunks {
+                // SAFETY: the chunk came from Box::leak in alloc and is used no more.
+                let chunk = unsafe { Box::from_raw(chunk.as_ptr()) };
                 if spare.len() < 16 {
                     spare.push(chunk);
                 }
@@ -443,15 +453,26 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
 impl Drop for Core {
     fn drop(&mut self) {
         if self.forked() {
-            // The operations live in the parent's ring; nothing here can reap them, and
-            // their memory is this process's copy: leak it rather than free it.
-            std::mem::forget(std::mem::take(self.queued.get_mut()));
-            std::mem::forget(std::mem::take(self.arena.get_mut()));
-            return;
+            // Entries still in the parent's ring cannot be reaped here; their memory is this
+            // process's copy: leak it rather than free it.
+            self.leak.set(true);
         }
         self.linking.set(false);
-        self.start_pending();
         let cancel = std::thread::panicking();
+        if cancel {
+            // Unwinding: what never started never will (no write or unlink on the way out).
+            let started = self.started.replace(self.queued.get_mut().len());
+            for q in &mut self.queued.get_mut()[started..] {
+                if matches!(q.state, State::Queued) {
+                    q.state = State::Done(Ok(-libc::ECANCELED));
+                }
+                if let Some(index) = q.detached.take() {
+                    with_driver(|d| d.release_direct_slot(index));
+                }
+            }
+        } else {
+            self.start_pending();
+        }
         let queued = self.queued.get_mut();
         let pending: Vec<u32> = queued
             .iter()
@@ -460,7 +481,7 @@ impl Drop for Core {
                 _ => None,
             })
             .collect();
-        if !pending.is_empty() {
+        if !pending.is_empty() && !self.leak.get() {
             let finished = with_driver(|driver| {
                 if cancel {
                     for &slot in &pending {
@@ -553,6 +574,12 @@ impl Core {
     fn start(&self, range: Range<usize>) {
         let mut queued = self.queued.borrow_mut();
         let entries = &mut queued[range];
+        if self.forked() {
+            // A fork child's scope must not leave operations in its ring past the waits
+            // that give up on the parent's: run them here and now.
+            Self::run_direct(entries);
+            return;
+        }
         let on_driver = with_driver(|driver| {
             let mut begin = 0;
             while begin < entries.len() {
@@ -564,6 +591,12 @@ impl Core {
                 let chain = &mut entries[begin..end];
                 if !Self::start_on_ring(driver, chain) {
                     Self::run_direct(chain);
+                    // Direct-descriptor chains cannot run as syscalls; free their slots.
+                    for q in chain.iter_mut() {
+                        if let Some(index) = q.detached.take() {
+                            driver.release_direct_slot(index);
+                        }
+                    }
                 }
                 begin = end;
             }
@@ -586,7 +619,7 @@ impl Core {
         if !fits || sqes > driver.ring.sq_entries() as usize {
             return false;
         }
-        if chain.len() == 1 && !timed && local::auto_dispatch() {
+        if chain.len() == 1 && !timed && chain[0].flags == 0 && local::auto_dispatch() {
             // Dispatch::Auto: a read the page cache can serve right now is cheaper as a
             // syscall than through the ring; only one that would block goes there.
             let q = &mut chain[0];
@@ -651,7 +684,9 @@ impl Core {
         let mut cancel_rest = false;
         for q in chain.iter_mut() {
             if cancel_rest {
-                q.state = State::Done(Ok(-libc::ECANCELED));
+                if matches!(q.state, State::Queued) {
+                    q.state = State::Done(Ok(-libc::ECANCELED));
+                }
             } else if matches!(q.state, State::Queued) {
                 // SAFETY: a Queued entry holds a live operation; the syscall is done with it
                 // when it returns.
@@ -661,7 +696,7 @@ impl Core {
                 cancel_rest = q.link
                     && match res {
                         // SAFETY: a started entry still holds its live operation.
-                        Ok(r) if *r >= 0 => unsafe { (q.fns.breaks_chain)(q.op, *r) },
+                        Ok(r) if !q.op.is_null() => unsafe { (q.fns.breaks_chain)(q.op, *r) },
                         _ => true,
                     };
             }
@@ -676,9 +711,6 @@ impl Core {
     /// Waits for entry `index` and takes its raw result and its operation; `None` if it
     /// cannot be reaped (a fork child, or no driver).
     fn take_result(&self, index: usize) -> Option<Taken> {
-        if self.forked() {
-            return None;
-        }
         if index >= self.started.get() {
             self.start_pending();
         }
@@ -694,7 +726,8 @@ impl Core {
         };
         let res = match state {
             State::Done(res) => res,
-            State::Ring { slot } => match wait_slot(slot) {
+            // In a fork child the parent's ring is out of reach.
+            State::Ring { slot } => match (!self.forked()).then(|| wait_slot(slot)).flatten() {
                 Some(res) => Ok(res),
                 None => {
                     // Leaked with the scope: the kernel may still use the operation.
@@ -715,10 +748,10 @@ impl Core {
 
     /// The position in `indices` of the first entry whose result is ready, if any.
     fn first_ready(&self, indices: impl Iterator<Item = usize>) -> Option<usize> {
+        let queued = self.queued.borrow();
         if self.forked() {
             return Some(0);
         }
-        let queued = self.queued.borrow();
         with_driver(|d| {
             indices
                 .map(|i| &queued[i].state)
@@ -821,8 +854,21 @@ impl<'scope> Batch<'scope, '_> {
             Ok(path) => path,
             Err(e) => return self.push::<op::Read<'scope>>(Err(e)),
         };
+        // The chain stands alone: an enclosing link() ends before it.
+        self.core.start_pending();
+        let sqes_needed = if crate::timeout::current_deadline().is_some() {
+            6
+        } else {
+            3
+        };
         let index = loop {
-            match with_driver(Driver::direct_slot) {
+            match with_driver(|d| {
+                if d.ring.sq_entries() < sqes_needed {
+                    DirectSlot::Unsupported
+                } else {
+                    d.direct_slot()
+                }
+            }) {
                 Some(DirectSlot::Free(index)) => break Some(index),
                 Some(DirectSlot::Busy) => {
                     // Every slot belongs to a chain not finished: start and reap them.
@@ -842,12 +888,15 @@ impl<'scope> Batch<'scope, '_> {
         let outer_link = self.core.linking.replace(true);
         let open = self.core.push(Ok(op::OpenDirect { dir, path, index }));
         let read = self.core.push(Ok(op::ReadDirect { index, buf }));
-        self.core.linking.set(outer_link);
+        self.core.linking.set(false);
         let close = self.core.push(Ok(op::CloseDirect { index }));
+        self.core.linking.set(outer_link);
         let mut queued = self.core.queued.borrow_mut();
         queued[read].after = Some(open);
         queued[close].detached = Some(index);
         drop(queued);
+        // Started now, as a unit, so no later link() entry joins the chain.
+        self.core.start_pending();
         self.handle::<op::ReadDirect<'scope>>(read)
     }
 
@@ -974,7 +1023,10 @@ impl<T> Handle<'_, T> {
         }
         if op.is_null() {
             // A conversion error, carried in `res`.
-            return res.map(|_| unreachable!("no operation without an error"));
+            return Err(match res {
+                Err(e) => e,
+                Ok(r) => io::Error::from_raw_os_error(if r < 0 { -r } else { libc::ECANCELED }),
+            });
         }
         // SAFETY: op is this handle's operation, taken out of the scope above, and its
         // completion has been reaped (or it never went to the kernel).

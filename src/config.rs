@@ -25,6 +25,7 @@ pub struct Config {
     pub(crate) iowq_max_workers: Option<[u32; 2]>,
     pub(crate) fallback: Fallback,
     pub(crate) dispatch: Dispatch,
+    pub(crate) warmup_calls: u32,
 }
 
 /// What a call does when io_uring cannot serve it.
@@ -54,8 +55,15 @@ pub enum Dispatch {
     Auto,
 }
 
+/// The smallest SQ a thread's ring gets: room for an operation with its linked timeout and
+/// a cancel, or a linked open → read → close with timeouts.
+const MIN_ENTRIES: u32 = 8;
+
 /// The default SQ size of a thread's ring.
 pub const DEFAULT_ENTRIES: u32 = 64;
+
+/// Single calls a thread makes as direct syscalls before it sets up its ring, by default.
+pub const DEFAULT_WARMUP_CALLS: u32 = 1;
 
 impl Default for Config {
     fn default() -> Config {
@@ -66,7 +74,7 @@ impl Default for Config {
         let entries = std::env::var("URING_OS_ENTRIES")
             .ok()
             .and_then(|v| v.trim().parse::<u32>().ok())
-            .filter(|&n| (1..=crate::ring::MAX_ENTRIES).contains(&n))
+            .filter(|&n| (MIN_ENTRIES..=crate::ring::MAX_ENTRIES).contains(&n))
             .map(u32::next_power_of_two)
             .unwrap_or(DEFAULT_ENTRIES);
         let dispatch = match std::env::var("URING_OS_DISPATCH").as_deref().map(str::trim) {
@@ -80,6 +88,7 @@ impl Default for Config {
             iowq_max_workers: None,
             fallback: Fallback::Syscall,
             dispatch,
+            warmup_calls: DEFAULT_WARMUP_CALLS,
         }
     }
 }
@@ -91,7 +100,7 @@ impl Config {
         self
     }
 
-    /// SQ entries per thread ring (rounded up to a power of two, at most 32768).
+    /// SQ entries per thread ring (rounded up to a power of two, 8 to 32768).
     pub fn entries(mut self, entries: u32) -> Config {
         self.entries = entries
             .clamp(1, crate::ring::MAX_ENTRIES)
@@ -116,6 +125,17 @@ impl Config {
     /// What a call does when the ring cannot serve it.
     pub fn fallback(mut self, fallback: Fallback) -> Config {
         self.fallback = fallback;
+        self
+    }
+
+    /// How many single blocking calls a thread makes as direct syscalls (same results)
+    /// before it sets up its ring; default [`DEFAULT_WARMUP_CALLS`]. Setting up and tearing
+    /// down a ring costs a thread about as much as starting it, so a thread that makes one
+    /// call and exits should not pay for one. 0 gives every thread its ring on its first
+    /// call. A batch scope or a call under [`with_timeout`](crate::with_timeout) sets up the
+    /// ring at once.
+    pub fn warmup_calls(mut self, calls: u32) -> Config {
+        self.warmup_calls = calls;
         self
     }
 

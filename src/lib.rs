@@ -38,8 +38,8 @@ mod timeout;
 pub use batch::{Batch, Handle, batch};
 pub use calls::*;
 pub use config::{
-    Backend, Config, ConfigError, DEFAULT_ENTRIES, Dispatch, Fallback, FallbackReason, Status,
-    configure,
+    Backend, Config, ConfigError, DEFAULT_ENTRIES, DEFAULT_WARMUP_CALLS, Dispatch, Fallback,
+    FallbackReason, Status, configure,
 };
 pub use local::status;
 pub use stats::{Stats, stats};

@@ -36,6 +36,24 @@ pub(crate) const BLOCKING_TIMEOUT: u64 = u64::MAX - 2;
 /// Bumped in every fork child, so a thread notices that its ring belongs to the parent.
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 
+/// Whether an `io_uring_enter` error only means "try again" (a signal, a full CQ or
+/// memory pressure).
+pub(crate) fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
+    )
+}
+
+/// The ring refused to go on while operations may be in flight (e.g. EBADR after the kernel
+/// dropped a completion, EOWNERDEAD from a dead SQPOLL thread). Returning or unwinding would
+/// free memory the kernel may still write, so the process stops, saying why.
+#[cold]
+pub(crate) fn ring_failed(e: &io::Error) -> ! {
+    eprintln!("uring_os: io_uring_enter failed with operations in flight: {e}; aborting");
+    std::process::abort()
+}
+
 /// The current fork generation: changes in every fork child.
 #[inline]
 pub(crate) fn fork_generation() -> u64 {
@@ -69,6 +87,9 @@ static LAST_FAILURE: Mutex<Option<FallbackReason>> = Mutex::new(None);
 #[allow(clippy::large_enum_variant)] // one per thread, read on every call: no indirection
 pub(crate) enum Local {
     Uninit,
+    /// No ring yet: this many single calls ran as direct syscalls (see
+    /// [`Config::warmup_calls`](crate::Config::warmup_calls)).
+    Warmup(u32),
     Ring(Driver),
     Syscall(FallbackReason),
 }
@@ -84,6 +105,8 @@ pub(crate) struct Driver {
     probe: Probe,
     generation: u64,
     pub(crate) counters: &'static Counters,
+    /// The blocking operation's result when another wait reaped it.
+    blocking_result: Option<i32>,
     /// Bitmap of fd numbers seen seekable (see `seekable`).
     seekable_fds: Vec<u64>,
     /// Bitmap of fd numbers seen without `O_DIRECT` (see `buffered`).
@@ -107,26 +130,52 @@ impl Drop for Driver {
 
 /// Hands ring memory to a background thread to unmap; unmaps here if there is none.
 fn release_later(remains: crate::ring::Remains) {
-    static REAPER: Mutex<Option<std::sync::mpsc::Sender<crate::ring::Remains>>> = Mutex::new(None);
-    let Ok(mut reaper) = REAPER.lock() else {
+    type Reaper = Option<(libc::pid_t, std::sync::mpsc::Sender<crate::ring::Remains>)>;
+    static REAPER: Mutex<Reaper> = Mutex::new(None);
+    // Never block a thread's exit on the lock; unmapping here is only slower.
+    let Ok(mut reaper) = REAPER.try_lock() else {
         return;
     };
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    if reaper.as_ref().is_some_and(|(owner, _)| *owner != pid) {
+        // A fork child inherited the sender but not the thread behind it.
+        std::mem::forget(reaper.take());
+    }
     if reaper.is_none() {
         let (tx, rx) = std::sync::mpsc::channel::<crate::ring::Remains>();
         let spawned = std::thread::Builder::new()
             .name("uring_os-reaper".into())
             .spawn(move || rx.into_iter().for_each(drop));
         if spawned.is_ok() {
-            *reaper = Some(tx);
+            *reaper = Some((pid, tx));
         }
     }
-    if let Some(tx) = reaper.as_ref() {
+    if let Some((_, tx)) = reaper.as_ref() {
         // A send fails only if the reaper died; then the remains drop (unmap) right here.
         let _ = tx.send(remains);
     }
 }
 
 impl Local {
+    /// Counts a single call of a thread without a ring yet, and says whether it still runs
+    /// as a direct syscall: a thread that makes one call and exits never pays for a ring.
+    /// A call under a timeout needs the ring, and gets it at once.
+    #[inline]
+    fn warming_up(&mut self) -> bool {
+        let made = match self {
+            Local::Uninit => 0,
+            Local::Warmup(made) => *made,
+            _ => return false,
+        };
+        if made < config().warmup_calls && crate::timeout::current_deadline().is_none() {
+            *self = Local::Warmup(made + 1);
+            true
+        } else {
+            false
+        }
+    }
+
     /// The thread's driver, creating the ring on first use and replacing a ring inherited
     /// across fork; `None` when this thread runs syscalls.
     #[inline]
@@ -135,7 +184,7 @@ impl Local {
         let current = match self {
             Local::Ring(driver) => driver.generation == generation,
             Local::Syscall(_) => true,
-            Local::Uninit => false,
+            Local::Uninit | Local::Warmup(_) => false,
         };
         if !current {
             self.init(generation);
@@ -182,6 +231,7 @@ impl Local {
                         probe: info.probe.clone(),
                         generation,
                         counters: Counters::current(),
+                        blocking_result: None,
                         seekable_fds: Vec::new(),
                         buffered_fds: Vec::new(),
                         completions: Default::default(),
@@ -230,13 +280,28 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
 /// Runs one operation: on the ring when it can, else as the direct syscall.
 #[inline]
 pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
-    let res = if auto_direct() {
-        direct(&mut op)
+    let path = if auto_direct() {
+        Path::Direct
     } else {
-        match with_driver(|driver| driver.run(&mut op)).flatten() {
-            Some(res) => res,
-            None => fallback(&mut op)?,
-        }
+        LOCAL
+            .try_with(|cell| {
+                let Ok(mut local) = cell.try_borrow_mut() else {
+                    return Path::Fallback;
+                };
+                if local.warming_up() {
+                    return Path::Direct;
+                }
+                match local.driver().and_then(|driver| driver.run(&mut op)) {
+                    Some(res) => Path::Ring(res),
+                    None => Path::Fallback,
+                }
+            })
+            .unwrap_or(Path::Fallback)
+    };
+    let res = match path {
+        Path::Ring(res) => res,
+        Path::Direct => direct(&mut op),
+        Path::Fallback => fallback(&mut op)?,
     };
     let res = O::map_result(res);
     if res < 0 {
@@ -244,6 +309,16 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
     } else {
         Ok(op.output(res))
     }
+}
+
+/// Where a single call went.
+enum Path {
+    /// Through the ring, with this raw result.
+    Ring(i32),
+    /// To the direct syscall by choice (warm-up, `Dispatch::Auto`).
+    Direct,
+    /// To the direct syscall because the ring cannot serve it.
+    Fallback,
 }
 
 /// Whether `Dispatch::Auto` sends a single blocking call to the direct syscall: always,
@@ -319,6 +394,7 @@ impl Driver {
     #[inline]
     pub(crate) fn can_run<O: Op>(&mut self, op: &O) -> bool {
         self.probe.is_supported(O::OPCODE)
+            && self.ring.features() & O::FEATURES == O::FEATURES
             && op.fits_ring()
             && op.positioned_fd().is_none_or(|fd| self.seekable(fd))
     }
@@ -403,11 +479,8 @@ impl Driver {
             let res = unsafe { self.ring.submit() };
             self.counters.enter();
             if let Err(e) = res {
-                if !matches!(
-                    e.raw_os_error(),
-                    Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
-                ) {
-                    panic!("io_uring_enter failed on a working ring: {e}");
+                if !transient(&e) {
+                    ring_failed(&e);
                 }
                 self.reap_into_completions();
             }
@@ -426,6 +499,9 @@ impl Driver {
     pub(crate) fn dispatch(&mut self, cqe: Cqe) {
         match cqe.user_data() {
             IGNORED | BLOCKING_TIMEOUT => {}
+            // Reaped by someone else's wait (a flush while the SQ was full): kept for
+            // wait_blocking.
+            BLOCKING => self.blocking_result = Some(cqe.result()),
             user_data => self.completions.complete(user_data, cqe.result()),
         }
     }
@@ -442,25 +518,32 @@ impl Driver {
         let needed = if deadline.is_some() { 2 } else { 1 };
         if self.ring.sq_space_left() < needed {
             self.flush_queued();
+            if self.ring.sq_space_left() < needed {
+                return None; // An SQ smaller than an entry and its timeout.
+            }
         }
-        let sqe = self.ring.get_sqe()?;
+        // Where our entries start: a refused submission takes back only these.
+        let mark = self.ring.sq_tail();
+        let sqe = self.ring.get_sqe().expect("space checked above");
         op.prep(sqe);
         sqe.user_data(BLOCKING);
         // Outlives the submission in wait_blocking, where the kernel copies it.
         let ts;
         if let Some(deadline) = deadline {
             sqe.flags(IOSQE_IO_LINK);
-            ts = crate::op::timespec(deadline.saturating_duration_since(Instant::now()));
+            ts = crate::op::monotonic_timespec(deadline);
             self.ring
-                .get_sqe()?
-                .prep_link_timeout(&raw const ts, 0)
+                .get_sqe()
+                .expect("space checked above")
+                .prep_link_timeout(&raw const ts, IORING_TIMEOUT_ABS)
                 .user_data(BLOCKING_TIMEOUT);
         }
         // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
         // returns, and wait_blocking returns only after reaping the BLOCKING completion (or
         // after withdrawing the entries unsubmitted).
-        let res = unsafe { self.wait_blocking(O::RESTART) }?;
+        let res = unsafe { self.wait_blocking(O::RESTART, mark) }?;
         self.counters.op();
+        op.after_ring(res);
         if let Some(deadline) = deadline {
             if (res == -libc::ECANCELED || res == -libc::EINTR) && Instant::now() >= deadline {
                 return Some(-libc::ETIMEDOUT);
@@ -479,7 +562,7 @@ impl Driver {
     /// # Safety
     /// Every queued entry must point to memory that stays valid until its completion is
     /// reaped; the BLOCKING entry's memory until this returns.
-    unsafe fn wait_blocking(&mut self, restart: bool) -> Option<i32> {
+    unsafe fn wait_blocking(&mut self, restart: bool, mark: u32) -> Option<i32> {
         let mut cancelled = false;
         loop {
             // SAFETY: the caller's contract.
@@ -489,29 +572,28 @@ impl Driver {
             if let Err(e) = &res {
                 match e.raw_os_error() {
                     Some(libc::EINTR) => interrupted = true,
-                    Some(libc::EAGAIN | libc::EBUSY) => {}
-                    _ if self.ring.sq_pending() > 0 => {
+                    _ if transient(e) => {}
+                    _ if self.ring.sq_pending() > 0 && self.ring.withdraw_to(mark) => {
                         // Refused before consuming anything (e.g. a vfork child sharing our
-                        // memory): take the entries back so they never run.
-                        self.ring.withdraw_unsubmitted();
+                        // memory): our entries are taken back, so they never run; batch
+                        // entries queued before them stay.
                         return None;
                     }
-                    _ => {}
+                    _ => ring_failed(e),
                 }
             }
             let mut reaped = false;
             while let Some(cqe) = self.ring.peek_cqe() {
                 reaped = true;
-                if cqe.user_data() == BLOCKING {
-                    let r = cqe.result();
-                    let was_cancelled = r == -libc::ECANCELED || r == -libc::EINTR;
-                    return Some(if cancelled && was_cancelled {
-                        -libc::EINTR
-                    } else {
-                        r
-                    });
-                }
                 self.dispatch(cqe);
+            }
+            if let Some(r) = self.blocking_result.take() {
+                let was_cancelled = r == -libc::ECANCELED || r == -libc::EINTR;
+                return Some(if cancelled && was_cancelled {
+                    -libc::EINTR
+                } else {
+                    r
+                });
             }
             // With min_complete 1, an enter that returns with nothing to reap was cut short
             // by a signal (its handler has run by now).
@@ -519,9 +601,8 @@ impl Driver {
                 interrupted = true;
             }
             if interrupted && !restart && !cancelled {
-                if self.ring.sq_space_left() == 0 {
-                    self.flush_queued();
-                }
+                // The cancel goes in the next enter; with the SQ full, that enter submits
+                // what is queued first and the cancel follows in the one after.
                 if let Some(sqe) = self.ring.get_sqe() {
                     sqe.prep_cancel(BLOCKING, 0).user_data(IGNORED);
                     cancelled = true;
@@ -553,7 +634,7 @@ pub fn status() -> Status {
                         },
                         None,
                     ),
-                    Local::Uninit => unreachable!("driver() initialises"),
+                    Local::Uninit | Local::Warmup(_) => unreachable!("driver() initialises"),
                 }
             }
             Err(_) => (

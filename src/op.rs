@@ -28,6 +28,8 @@ pub(crate) trait Op {
     type Output;
     /// The opcode it submits; the probe says whether the kernel has it.
     const OPCODE: u8;
+    /// `IORING_FEAT_*` bits the kernel must have for the entry as `prep` fills it.
+    const FEATURES: u32 = 0;
     /// Whether an `EINTR` is retried, as std retries open, fsync, ftruncate and accept.
     const RESTART: bool = false;
     /// Fills `sqe`. Called with `self` at the address it keeps until completion.
@@ -54,6 +56,9 @@ pub(crate) trait Op {
     fn map_result(res: i32) -> i32 {
         res
     }
+    /// Called with the raw result of an entry the ring ran, to repeat a side effect the
+    /// syscall has and io_uring lacks (SIGPIPE on a send to a closed peer).
+    fn after_ring(&self, _res: i32) {}
     /// Turns a non-negative result into the output.
     fn output(self, res: i32) -> Self::Output;
 }
@@ -746,6 +751,13 @@ impl Op for Send<'_> {
     fn short(&self, res: i32) -> bool {
         self.flags & libc::MSG_WAITALL != 0 && (res as u32) < rw_len(self.buf.len())
     }
+    fn after_ring(&self, res: i32) {
+        // io_uring always sends with MSG_NOSIGNAL; send(2) without it raises SIGPIPE.
+        if res == -libc::EPIPE && self.flags & libc::MSG_NOSIGNAL == 0 {
+            // SAFETY: raise only sends a signal to the calling thread, as send(2) would.
+            unsafe { libc::raise(libc::SIGPIPE) };
+        }
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_send(
             self.fd,
@@ -870,6 +882,21 @@ impl Sleep {
     }
 }
 
+/// `deadline` as an absolute CLOCK_MONOTONIC kernel timespec (the clock `Instant` reads and
+/// the kernel's timeouts use by default), for `IORING_TIMEOUT_ABS`: a linked timeout starts
+/// counting only when its entry starts, so a relative one would run past the deadline for
+/// entries late in a chain.
+pub(crate) fn monotonic_timespec(deadline: std::time::Instant) -> KernelTimespec {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec to a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let now = Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+    timespec(now + deadline.saturating_duration_since(std::time::Instant::now()))
+}
+
 /// A relative kernel timespec for `duration`, saturating.
 pub(crate) fn timespec(duration: Duration) -> KernelTimespec {
     KernelTimespec {
@@ -883,8 +910,11 @@ impl Op for Sleep {
     const OPCODE: u8 = IORING_OP_TIMEOUT;
     // Like std::thread::sleep, a signal does not cut the sleep short.
     const RESTART: bool = true;
+    // IORING_TIMEOUT_ETIME_SUCCESS is 5.16; CQE_SKIP (5.17) is the nearest feature bit.
+    const FEATURES: u32 = IORING_FEAT_CQE_SKIP;
     fn prep(&mut self, sqe: &mut Sqe) {
-        sqe.prep_timeout(&raw const self.ts, 0, 0);
+        // ETIME_SUCCESS (5.16): the expiry is this operation's success, so a chain goes on.
+        sqe.prep_timeout(&raw const self.ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
     }
     fn map_result(res: i32) -> i32 {
         if res == -libc::ETIME { 0 } else { res }

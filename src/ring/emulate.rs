@@ -262,14 +262,32 @@ pub unsafe fn emulate(sqe: &IoUringSqe) -> i32 {
                 } else {
                     libc::CLOCK_MONOTONIC
                 };
-                let abs = if flags & IORING_TIMEOUT_ABS != 0 {
-                    libc::TIMER_ABSTIME
-                } else {
-                    0
-                };
-                match libc::clock_nanosleep(clock, abs, &req, std::ptr::null_mut()) {
-                    0 => -libc::ETIME,
-                    e => -e,
+                // The kernel's timeout ignores signals; sleep to an absolute time so that a
+                // signal only interrupts the sleep, which then goes on where it was.
+                let mut until = req;
+                if flags & IORING_TIMEOUT_ABS == 0 {
+                    let mut now = libc::timespec {
+                        tv_sec: 0,
+                        tv_nsec: 0,
+                    };
+                    libc::clock_gettime(clock, &mut now);
+                    let nanos = now.tv_nsec + req.tv_nsec;
+                    until = libc::timespec {
+                        tv_sec: now.tv_sec.saturating_add(req.tv_sec) + nanos / 1_000_000_000,
+                        tv_nsec: nanos % 1_000_000_000,
+                    };
+                }
+                loop {
+                    match libc::clock_nanosleep(
+                        clock,
+                        libc::TIMER_ABSTIME,
+                        &until,
+                        std::ptr::null_mut(),
+                    ) {
+                        0 => break -libc::ETIME,
+                        libc::EINTR => continue,
+                        e => break -e,
+                    }
                 }
             }
             IORING_OP_MADVISE => {

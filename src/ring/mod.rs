@@ -499,12 +499,16 @@ impl Ring {
         self.sq.get_sqe()
     }
 
-    /// Takes back every entry not yet consumed by the kernel, after a refused submission, so
-    /// none of them runs later. Not for SQPOLL rings, whose thread may be consuming them.
-    pub(crate) fn withdraw_unsubmitted(&mut self) {
-        if !self.sq.sqpoll {
-            self.sq.withdraw();
-        }
+    /// The position of the next entry `get_sqe` hands out.
+    pub(crate) fn sq_tail(&self) -> u32 {
+        self.sq.sqe_tail
+    }
+
+    /// After a refused submission, takes back the entries handed out from position `mark`
+    /// on, if the kernel consumed none of them, so they never run; `false` if it cannot
+    /// (SQPOLL, whose thread may be consuming them, or some were consumed).
+    pub(crate) fn withdraw_to(&mut self, mark: u32) -> bool {
+        !self.sq.sqpoll && self.sq.withdraw_to(mark)
     }
 
     /// Free SQ slots.

@@ -84,14 +84,19 @@ impl SubmissionQueue {
         self.sqe_tail.wrapping_sub(self.head())
     }
 
-    /// Moves the tail back to the head: entries published but not consumed are withdrawn.
-    /// Only sound without SQPOLL, where the head moves only inside our own enter.
-    pub(crate) fn withdraw(&mut self) {
+    /// Moves the tail back to `mark`, withdrawing the entries from there on, if the kernel
+    /// has consumed none of them. Only sound without SQPOLL, where the head moves only inside
+    /// our own enter.
+    pub(crate) fn withdraw_to(&mut self, mark: u32) -> bool {
         let head = self.head();
-        self.sqe_tail = head;
+        if mark.wrapping_sub(head) > self.sqe_tail.wrapping_sub(head) {
+            return false; // The kernel consumed past the mark.
+        }
+        self.sqe_tail = mark;
         // SAFETY: ktail points into the live SQ ring mapping.
         // liburing has no twin; a release store like the normal publish keeps the order.
-        unsafe { &*self.ktail }.store(head, Ordering::Release);
+        unsafe { &*self.ktail }.store(mark, Ordering::Release);
+        true
     }
 
     /// The SQ ring flags (`IORING_SQ_*`), read without ordering, as liburing's
