@@ -1,0 +1,123 @@
+//! The fd footprint of the per-thread rings: a ring takes no fd number, and threads that come
+//! and go leak none.
+//!
+//! Counting the process's fds needs a process where nothing else opens or closes any, so this
+//! binary holds a single test.
+
+mod call_cases;
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::thread;
+
+use call_cases::sys;
+use uring_os::Backend;
+
+/// The open fds of the process and what they are, without the one reading the directory.
+fn fds() -> Vec<(i32, String)> {
+    let mut out: Vec<(i32, String)> = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let n = entry.file_name().to_str()?.parse().ok()?;
+            // The directory's own fd is gone by the time it would be read.
+            let target = std::fs::read_link(entry.path()).ok()?;
+            Some((n, target.to_string_lossy().into_owned()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn io_uring_fds() -> Vec<(i32, String)> {
+    fds()
+        .into_iter()
+        .filter(|(_, what)| what.contains("io_uring"))
+        .collect()
+}
+
+fn open_number(path: &Path) -> i32 {
+    let fd = sys::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0).unwrap();
+    fd.as_raw_fd()
+}
+
+#[test]
+fn rings_take_no_fd_number_and_threads_leak_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("f");
+    std::fs::write(&path, b"0123456789").unwrap();
+    let file = File::open(&path).unwrap();
+
+    // A new thread's ring takes no fd number: the number a file gets before the ring exists
+    // is the one it gets after.
+    let (first, second, backend, ring_fds) = thread::scope(|s| {
+        s.spawn(|| {
+            let first = open_number(&path); // and closed again
+            call_cases::warm_up(); // sets up this thread's ring
+            let backend = uring_os::status().backend;
+            let mut buf = [0u8; 4];
+            assert_eq!(uring_os::pread(&file, &mut buf, 2).unwrap(), 4);
+            assert_eq!(&buf, b"2345");
+            let second = open_number(&path);
+            (first, second, backend, io_uring_fds())
+        })
+        .join()
+        .unwrap()
+    });
+    assert!(
+        matches!(backend, Backend::IoUring { .. }),
+        "no ring to check here: {backend:?}"
+    );
+    assert_eq!(first, second, "the ring took fd number {first}");
+    assert_eq!(ring_fds, [], "io_uring fds while the thread had its ring");
+
+    // The calls that make or close fds use the numbers libc would: the lowest free one.
+    thread::scope(|s| {
+        s.spawn(|| {
+            call_cases::warm_up();
+            let n = open_number(&path);
+            let fd = uring_os::open(&path, libc::O_RDONLY | libc::O_CLOEXEC, 0).unwrap();
+            assert_eq!(fd.as_raw_fd(), n, "uring_os::open");
+            let (l, addr) = call_cases::listener();
+            let _client = std::net::TcpStream::connect(addr).unwrap();
+            let n = open_number(&path);
+            let (accepted, _) = uring_os::accept4(&l, libc::SOCK_CLOEXEC).unwrap();
+            assert_eq!(accepted.as_raw_fd(), n, "uring_os::accept4");
+            let n = open_number(&path);
+            let sock =
+                uring_os::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0).unwrap();
+            assert_eq!(sock.as_raw_fd(), n, "uring_os::socket");
+            // A number closed by uring_os::close is free at once.
+            let closed = fd.as_raw_fd();
+            uring_os::close(fd).unwrap();
+            assert_eq!(open_number(&path), closed, "after uring_os::close");
+        })
+        .join()
+        .unwrap();
+    });
+
+    // 1,000 short-lived threads each making one call, then 1,000 that each set up a ring
+    // and make one call: the same fds before and after.
+    let before = fds();
+    for warm in [false, true] {
+        for i in 0..1000u64 {
+            let file = &file;
+            let n = thread::scope(|s| {
+                s.spawn(move || {
+                    if warm {
+                        call_cases::warm_up();
+                    }
+                    let mut buf = [0u8; 1];
+                    uring_os::pread(file, &mut buf, i % 10).map(|n| (n, buf[0]))
+                })
+                .join()
+                .unwrap()
+            });
+            assert_eq!(n.unwrap(), (1, b'0' + (i % 10) as u8), "thread {i}");
+        }
+    }
+    let after = fds();
+    assert_eq!(before, after, "fds before and after 2,000 threads");
+    assert_eq!(io_uring_fds(), []);
+}
