@@ -194,6 +194,20 @@ static FORK_LOCK: RwLock<()> = RwLock::new(());
 
 /// Runs a group of the table against libc.
 fn check(cases: &[Case]) {
+    // Where this process can have rings, a warmed-up thread (as each case's) has one: the
+    // table then compares the ring path, not the fallback.
+    if uring_os::ring::Ring::new(8).is_ok() {
+        let backend = thread::spawn(|| {
+            call_cases::warm_up();
+            uring_os::status().backend
+        })
+        .join()
+        .unwrap();
+        assert!(
+            matches!(backend, Backend::IoUring { .. }),
+            "a warmed-up thread runs syscalls: {backend:?}"
+        );
+    }
     let _shared = FORK_LOCK.read().unwrap_or_else(PoisonError::into_inner);
     call_cases::check(cases);
 }
