@@ -19,9 +19,20 @@
 //! shared, noisy machine only ratios within one run mean something. Quick mode never judges
 //! timings; the process fails only when a variant returns an error (the benchmark rotted).
 //! Results go to stdout and to `target/bench/results.md` and `target/bench/results.svg`.
+//!
+//! The main run uses `Dispatch::Ring` (the default: every call through the ring). Then the
+//! benchmark runs itself again as a child process with `URING_OS_DISPATCH=auto` (and the
+//! internal flag `--auto-child`), which runs the same rows' std and uring_os variants, again
+//! in alternating rounds, and prints its medians on stdout for this process to read. Each
+//! uring_os variant gets an "Auto" figure: its ns/op under `Dispatch::Auto` and the ratio to
+//! the std variant measured in the same child. Per row the verdict is the best uring_os
+//! variant's Auto ratio: the row meets the Auto target when it is at most
+//! [`AUTO_TARGET`] (within 5% of std). Quick mode runs the child too, and judges nothing.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+#[path = "bench/auto.rs"]
+mod auto;
 #[path = "bench/hand.rs"]
 mod hand;
 #[path = "bench/report.rs"]
@@ -50,6 +61,9 @@ pub const ROWS: &[(&str, &str)] = &[
         "loopback TCP echo, 64-byte round trips, client and server pinned to one CPU",
     ),
 ];
+
+/// The `Dispatch::Auto` target: no row's best uring_os variant more than 5% slower than std.
+pub const AUTO_TARGET: f64 = 1.05;
 
 /// How much work one sample of each row does.
 #[derive(Clone, Copy, Debug)]
@@ -111,6 +125,9 @@ pub struct Cfg {
     pub verbose: bool,
     /// Run only variants whose name contains this (for profiling one of them).
     pub variant: Option<String>,
+    /// This process is the `Dispatch::Auto` child: std and uring_os variants only, results
+    /// on stdout in [`auto::FORMAT`].
+    pub auto_child: bool,
 }
 
 const USAGE: &str = "usage: cargo run --release --example bench -- [--quick] [--only ROW[,ROW...]] [--rounds N] [--dir DIR] [--verbose] [--variant SUBSTR]";
@@ -122,6 +139,7 @@ fn parse_args() -> Result<Cfg, String> {
         .unwrap_or(false);
     let mut quick = quick_from_env;
     let mut verbose = false;
+    let mut auto_child = false;
     let mut variant = None;
     let mut rounds = None;
     let mut only = Vec::new();
@@ -141,6 +159,8 @@ fn parse_args() -> Result<Cfg, String> {
         match key {
             "--quick" => quick = true,
             "--verbose" | "-v" => verbose = true,
+            // Internal: the re-run under Dispatch::Auto (see the module doc).
+            "--auto-child" => auto_child = true,
             "--only" => {
                 for name in value("--only")?.split(',').filter(|s| !s.is_empty()) {
                     if !ROWS.iter().any(|(row, _)| *row == name) {
@@ -184,6 +204,7 @@ fn parse_args() -> Result<Cfg, String> {
         quick_from_env,
         verbose,
         variant,
+        auto_child,
     })
 }
 
@@ -270,6 +291,8 @@ pub struct Row {
     /// Why it was skipped, or its error.
     pub note: Option<String>,
     pub failed: bool,
+    /// The same variant under `Dispatch::Auto` (std and uring_os variants), from the child.
+    pub auto: Option<auto::Figure>,
 }
 
 /// The run: configuration, what the environment offers, results so far.
@@ -281,6 +304,8 @@ pub struct Bench {
     pub rows: Vec<Row>,
     /// Lines for the report's notes.
     pub notes: Vec<String>,
+    /// How the `Dispatch::Auto` child went: how long it took, or why it has no results.
+    pub auto_run: Option<Result<std::time::Duration, String>>,
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {
@@ -299,6 +324,17 @@ fn median(v: &mut [f64]) -> Option<f64> {
 impl Bench {
     pub fn selected(&self, row: &str) -> bool {
         self.cfg.only.is_empty() || self.cfg.only.iter().any(|o| o == row)
+    }
+
+    /// Whether this process runs the variant: `--variant` picks by name, and the Auto child
+    /// runs only the std and uring_os variants (the others do not depend on the policy).
+    fn runs(&self, v: &Variant) -> bool {
+        let by_name = self
+            .cfg
+            .variant
+            .as_ref()
+            .is_none_or(|want| v.name.contains(want.as_str()));
+        by_name && (!self.cfg.auto_child || matches!(v.role, Role::Std | Role::Uring))
     }
 
     /// A variant that times `body`, which does `ops` operations.
@@ -363,8 +399,9 @@ impl Bench {
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
         let mut enters: Vec<(u64, u64)> = vec![(0, 0); n];
         let mut errors: Vec<Option<String>> = vec![None; n];
+        let tag = if self.cfg.auto_child { "auto " } else { "" };
         for round in 0..self.cfg.rounds {
-            eprintln!("[{row}] round {}/{}", round + 1, self.cfg.rounds);
+            eprintln!("[{tag}{row}] round {}/{}", round + 1, self.cfg.rounds);
             // Rotate the start and reverse every other round, so no variant always runs first
             // or always follows the same neighbour.
             let mut order: Vec<usize> = (0..n).map(|i| (i + round) % n).collect();
@@ -372,15 +409,10 @@ impl Bench {
                 order.reverse();
             }
             for i in order {
-                let v = &mut variants[i];
-                if self
-                    .cfg
-                    .variant
-                    .as_ref()
-                    .is_some_and(|want| !v.name.contains(want.as_str()))
-                {
+                if !self.runs(&variants[i]) {
                     continue;
                 }
+                let v = &mut variants[i];
                 let Ok(run) = &mut v.run else { continue };
                 if errors[i].is_some() {
                     continue;
@@ -391,7 +423,7 @@ impl Bench {
                         samples[i].push(s.ns / s.ops.max(1) as f64);
                         if self.cfg.verbose {
                             eprintln!(
-                                "[{row}]   {:>12.0} ns/op  {}",
+                                "[{tag}{row}]   {:>12.0} ns/op  {}",
                                 s.ns / s.ops.max(1) as f64,
                                 v.name
                             );
@@ -407,7 +439,7 @@ impl Bench {
                         }
                     }
                     Err(e) => {
-                        eprintln!("[{row}] {}: ERROR {e}", v.name);
+                        eprintln!("[{tag}{row}] {}: ERROR {e}", v.name);
                         errors[i] = Some(format!("error: {e}"));
                     }
                 }
@@ -459,6 +491,7 @@ impl Bench {
                 hand_peer: peer.map(|(name, _)| name),
                 note,
                 failed: errors[i].is_some(),
+                auto: None,
             });
         }
     }
@@ -483,8 +516,19 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if cfg.auto_child {
+        // Configured by URING_OS_DISPATCH=auto, as a process switched without code would be.
+        std::process::exit(auto::child_main(cfg));
+    }
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; timings mean little (use --release)");
+    }
+    // The main columns are Dispatch::Ring whatever the environment says: Dispatch::Auto is
+    // what the child measures.
+    let config = uring_os::Config::default().dispatch(uring_os::Dispatch::Ring);
+    if let Err(e) = uring_os::configure(config) {
+        eprintln!("uring_os::configure failed: {e}");
+        std::process::exit(1);
     }
     // The calling thread's ring is created here, before anything is timed.
     if let Err(e) = uring_os::nop() {
@@ -501,6 +545,7 @@ fn main() {
         hand_flags,
         rows: Vec::new(),
         notes: Vec::new(),
+        auto_run: None,
     };
     let started = Instant::now();
     if let Err(e) = workloads::run_all(&mut bench) {
@@ -508,6 +553,7 @@ fn main() {
         std::process::exit(1);
     }
     let elapsed = started.elapsed();
+    auto::run_child(&mut bench);
     let report = report::Report::new(&bench, elapsed);
     print!("{}", report.text());
     match report.write_files() {
@@ -517,8 +563,20 @@ fn main() {
             std::process::exit(1);
         }
     }
-    if bench.rows.iter().any(|r| r.failed) {
+    let mut failed = false;
+    if bench
+        .rows
+        .iter()
+        .any(|r| r.failed || r.auto.as_ref().is_some_and(|a| a.failed))
+    {
         eprintln!("some variants failed (see the table)");
+        failed = true;
+    }
+    if let Some(Err(e)) = &bench.auto_run {
+        eprintln!("the Dispatch::Auto child failed: {e}");
+        failed = true;
+    }
+    if failed {
         std::process::exit(1);
     }
 }
