@@ -32,6 +32,7 @@ macro_rules! arg_type {
     (call IoVecMut) => { &mut [IoSliceMut<'_>] };
     (call Addr) => { &SocketAddr };
     (call Offset) => { Option<u64> };
+    (call Off) => { u64 };
     (call $t:tt) => { $t };
     // Borrowed for the scope, so the fd stays open (and its number ours) while the kernel
     // may still look it up.
@@ -43,6 +44,7 @@ macro_rules! arg_type {
     ($s:lifetime IoVecMut) => { &$s mut [IoSliceMut<$s>] };
     ($s:lifetime Addr) => { &SocketAddr };
     ($s:lifetime Offset) => { Option<u64> };
+    ($s:lifetime Off) => { u64 };
     ($s:lifetime $t:tt) => { $t };
 }
 
@@ -62,6 +64,15 @@ macro_rules! arg_value {
     };
     ($mode:tt OwnedFd, $a:ident) => {
         $a.into_raw_fd()
+    };
+    // A file offset as pread(2) takes it: an off_t, so beyond i64::MAX is EINVAL (and
+    // u64::MAX never reaches the kernel, where it would mean "the file position").
+    ($mode:tt Off, $a:ident) => {
+        if $a > i64::MAX as u64 {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        } else {
+            $a
+        }
     };
     ($mode:tt $t:tt, $a:ident) => {
         $a
@@ -116,7 +127,7 @@ calls! {
     /// `IORING_OP_READ` (5.6; a direct syscall before). On a pipe or socket it fails with
     /// `ESPIPE` as pread(2) does (io_uring itself would ignore the offset): each fd number
     /// is checked once per thread with lseek(2) and remembered while it stays seekable.
-    fn pread(fd: Fd, buf: BufMut, offset: u64) -> usize = Read { fd, buf, offset };
+    fn pread(fd: Fd, buf: BufMut, offset: Off) -> usize = Read { fd, buf, offset };
 
     /// `write(2)`: writes up to `buf.len()` bytes at the file position (at the end for
     /// `O_APPEND`) and advances it.
@@ -129,7 +140,7 @@ calls! {
     ///
     /// `IORING_OP_WRITE` (5.6; a direct syscall before). `ESPIPE` on a pipe or socket, as
     /// for [`pread`].
-    fn pwrite(fd: Fd, buf: Buf, offset: u64) -> usize = Write { fd, buf, offset };
+    fn pwrite(fd: Fd, buf: Buf, offset: Off) -> usize = Write { fd, buf, offset };
 
     /// `readv(2)`: reads into several buffers in turn at the file position.
     ///
@@ -144,12 +155,12 @@ calls! {
     /// `preadv(2)`: reads into several buffers at `offset`.
     ///
     /// `IORING_OP_READV` (5.1). `ESPIPE` on a pipe or socket, as for [`pread`].
-    fn preadv(fd: Fd, bufs: IoVecMut, offset: u64) -> usize = ReadVectored { fd, bufs, offset };
+    fn preadv(fd: Fd, bufs: IoVecMut, offset: Off) -> usize = ReadVectored { fd, bufs, offset };
 
     /// `pwritev(2)`: writes several buffers at `offset`.
     ///
     /// `IORING_OP_WRITEV` (5.1). `ESPIPE` on a pipe or socket, as for [`pread`].
-    fn pwritev(fd: Fd, bufs: IoVec, offset: u64) -> usize = WriteVectored { fd, bufs, offset };
+    fn pwritev(fd: Fd, bufs: IoVec, offset: Off) -> usize = WriteVectored { fd, bufs, offset };
 
     /// `open(2)`: opens `path` relative to the current directory. `flags` and `mode` pass
     /// through unchanged (add `O_CLOEXEC` yourself; [`fs`](crate::fs) does, as std).

@@ -36,6 +36,25 @@ pub(crate) const BLOCKING_TIMEOUT: u64 = u64::MAX - 2;
 /// Bumped in every fork child, so a thread notices that its ring belongs to the parent.
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 
+/// Whether `fd` has `O_NONBLOCK` and is not a regular file or block device (for which the
+/// flag changes nothing): the syscall would then fail with EAGAIN rather than wait.
+#[cold]
+fn nonblocking_stream(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL on any fd number is harmless.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || flags & libc::O_NONBLOCK == 0 {
+        return false;
+    }
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes one stat to a valid pointer.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstat succeeded, so the struct is filled.
+    let mode = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
+    mode != libc::S_IFREG && mode != libc::S_IFBLK
+}
+
 /// Whether an `io_uring_enter` error only means "try again" (a signal, a full CQ or
 /// memory pressure).
 pub(crate) fn transient(e: &io::Error) -> bool {
@@ -280,24 +299,25 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
 /// Runs one operation: on the ring when it can, else as the direct syscall.
 #[inline]
 pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
-    let path = if auto_direct() {
-        Path::Direct
-    } else {
-        LOCAL
-            .try_with(|cell| {
-                let Ok(mut local) = cell.try_borrow_mut() else {
-                    return Path::Fallback;
-                };
-                if local.warming_up() {
-                    return Path::Direct;
-                }
-                match local.driver().and_then(|driver| driver.run(&mut op)) {
-                    Some(res) => Path::Ring(res),
-                    None => Path::Fallback,
-                }
-            })
-            .unwrap_or(Path::Fallback)
-    };
+    let path =
+        if auto_direct() || O::NONBLOCK_FIRST && op.nonblock_fd().is_some_and(nonblocking_stream) {
+            Path::Direct
+        } else {
+            LOCAL
+                .try_with(|cell| {
+                    let Ok(mut local) = cell.try_borrow_mut() else {
+                        return Path::Fallback;
+                    };
+                    if local.warming_up() {
+                        return Path::Direct;
+                    }
+                    match local.driver().and_then(|driver| driver.run(&mut op)) {
+                        Some(res) => Path::Ring(res),
+                        None => Path::Fallback,
+                    }
+                })
+                .unwrap_or(Path::Fallback)
+        };
     let res = match path {
         Path::Ring(res) => res,
         Path::Direct => direct(&mut op),
@@ -438,6 +458,19 @@ impl Driver {
         true
     }
 
+    /// Forgets what the caches knew of fd number `fd`, whose file changed.
+    fn forget_fd(&mut self, fd: RawFd) {
+        let Ok(index) = usize::try_from(fd) else {
+            return;
+        };
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        for bits in [&mut self.seekable_fds, &mut self.buffered_fds] {
+            if let Some(w) = bits.get_mut(word) {
+                *w &= !bit;
+            }
+        }
+    }
+
     /// Whether `fd` has a file position (lseek works), cached per fd number once seen
     /// seekable. A cached number whose file was closed and replaced by a pipe is the one case
     /// where a positioned call reads the stream instead of failing with `ESPIPE`.
@@ -541,9 +574,13 @@ impl Driver {
         // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
         // returns, and wait_blocking returns only after reaping the BLOCKING completion (or
         // after withdrawing the entries unsubmitted).
-        let res = unsafe { self.wait_blocking(O::RESTART, mark) }?;
+        let nonblock = op.nonblock_fd().map(|fd| (fd, O::WOULD_BLOCK));
+        let res = unsafe { self.wait_blocking(O::RESTART, mark, nonblock) }?;
         self.counters.op();
         op.after_ring(res);
+        if let Some(fd) = op.fd_changed(res) {
+            self.forget_fd(fd);
+        }
         if let Some(deadline) = deadline {
             if (res == -libc::ECANCELED || res == -libc::EINTR) && Instant::now() >= deadline {
                 return Some(-libc::ETIMEDOUT);
@@ -562,11 +599,20 @@ impl Driver {
     /// # Safety
     /// Every queued entry must point to memory that stays valid until its completion is
     /// reaped; the BLOCKING entry's memory until this returns.
-    unsafe fn wait_blocking(&mut self, restart: bool, mark: u32) -> Option<i32> {
+    unsafe fn wait_blocking(
+        &mut self,
+        restart: bool,
+        mark: u32,
+        mut nonblock: Option<(RawFd, i32)>,
+    ) -> Option<i32> {
         let mut cancelled = false;
+        let mut would_block: Option<i32> = None;
         loop {
+            // An operation that may have to wait on an fd with O_NONBLOCK is first only
+            // submitted: if it did not complete at once, the fd decides below.
+            let wait_nr = if nonblock.is_some() { 0 } else { 1 };
             // SAFETY: the caller's contract.
-            let res = unsafe { self.ring.submit_and_wait(1) };
+            let res = unsafe { self.ring.submit_and_wait(wait_nr) };
             self.counters.enter();
             let mut interrupted = false;
             if let Err(e) = &res {
@@ -589,11 +635,23 @@ impl Driver {
             }
             if let Some(r) = self.blocking_result.take() {
                 let was_cancelled = r == -libc::ECANCELED || r == -libc::EINTR;
-                return Some(if cancelled && was_cancelled {
-                    -libc::EINTR
-                } else {
-                    r
+                return Some(match would_block {
+                    Some(errno) if was_cancelled => -errno,
+                    _ if cancelled && was_cancelled => -libc::EINTR,
+                    _ => r,
                 });
+            }
+            if let Some((fd, errno)) = nonblock.take() {
+                // io_uring waits for a pipe or socket even when it is O_NONBLOCK; the
+                // syscall would fail at once instead.
+                if nonblocking_stream(fd) {
+                    if let Some(sqe) = self.ring.get_sqe() {
+                        sqe.prep_cancel(BLOCKING, 0).user_data(IGNORED);
+                        cancelled = true;
+                        would_block = Some(errno);
+                    }
+                }
+                continue;
             }
             // With min_complete 1, an enter that returns with nothing to reap was cut short
             // by a signal (its handler has run by now).

@@ -56,6 +56,22 @@ pub(crate) trait Op {
     fn map_result(res: i32) -> i32 {
         res
     }
+    /// The fd on which this operation may wait (a pipe or socket), where `O_NONBLOCK` makes
+    /// the syscall fail with [`WOULD_BLOCK`](Op::WOULD_BLOCK) instead of waiting.
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        None
+    }
+    /// The errno of a would-block failure: EAGAIN, or EINPROGRESS for connect.
+    const WOULD_BLOCK: i32 = libc::EAGAIN;
+    /// Whether `O_NONBLOCK` must be checked before submitting: a connect on loopback
+    /// completes within the submitting `io_uring_enter`, where connect(2) would already have
+    /// returned EINPROGRESS.
+    const NONBLOCK_FIRST: bool = false;
+    /// The fd number whose file this operation replaces or creates (given its raw result),
+    /// so per-fd caches forget what they knew of the number.
+    fn fd_changed(&self, _res: i32) -> Option<RawFd> {
+        None
+    }
     /// Called with the raw result of an entry the ring ran, to repeat a side effect the
     /// syscall has and io_uring lacks (SIGPIPE on a send to a closed peer).
     fn after_ring(&self, _res: i32) {}
@@ -264,6 +280,10 @@ impl Op for Read<'_> {
     fn positioned_fd(&self) -> Option<RawFd> {
         (self.offset != CURRENT_POSITION).then_some(self.fd)
     }
+    #[inline]
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_read(
             self.fd,
@@ -296,6 +316,10 @@ impl Op for Write<'_> {
     fn positioned_fd(&self) -> Option<RawFd> {
         (self.offset != CURRENT_POSITION).then_some(self.fd)
     }
+    #[inline]
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_write(
             self.fd,
@@ -326,6 +350,10 @@ impl Op for ReadVectored<'_, '_> {
     #[inline]
     fn positioned_fd(&self) -> Option<RawFd> {
         (self.offset != CURRENT_POSITION).then_some(self.fd)
+    }
+    #[inline]
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
     }
     fn prep(&mut self, sqe: &mut Sqe) {
         // IoSliceMut is guaranteed ABI-compatible with iovec on Unix.
@@ -358,6 +386,10 @@ impl Op for WriteVectored<'_, '_> {
     #[inline]
     fn positioned_fd(&self) -> Option<RawFd> {
         (self.offset != CURRENT_POSITION).then_some(self.fd)
+    }
+    #[inline]
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
     }
     fn prep(&mut self, sqe: &mut Sqe) {
         // IoSlice is guaranteed ABI-compatible with iovec on Unix.
@@ -481,6 +513,9 @@ impl Op for OpenAt {
     type Output = OwnedFd;
     const OPCODE: u8 = IORING_OP_OPENAT;
     const RESTART: bool = true;
+    fn fd_changed(&self, res: i32) -> Option<RawFd> {
+        (res >= 0).then_some(res)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_openat(self.dir, self.path.ptr(), self.flags, self.mode);
     }
@@ -497,6 +532,9 @@ pub(crate) struct Close {
 impl Op for Close {
     type Output = ();
     const OPCODE: u8 = IORING_OP_CLOSE;
+    fn fd_changed(&self, _res: i32) -> Option<RawFd> {
+        Some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_close(self.fd);
     }
@@ -642,6 +680,9 @@ pub(crate) struct Socket {
 impl Op for Socket {
     type Output = OwnedFd;
     const OPCODE: u8 = IORING_OP_SOCKET;
+    fn fd_changed(&self, res: i32) -> Option<RawFd> {
+        (res >= 0).then_some(res)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_socket(self.domain, self.ty, self.protocol);
     }
@@ -705,6 +746,13 @@ impl Op for Accept {
     type Output = (OwnedFd, SocketAddr);
     const OPCODE: u8 = IORING_OP_ACCEPT;
     const RESTART: bool = true;
+    fn fd_changed(&self, res: i32) -> Option<RawFd> {
+        (res >= 0).then_some(res)
+    }
+    #[inline]
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_accept(
             self.fd,
@@ -728,6 +776,12 @@ pub(crate) struct Connect {
 impl Op for Connect {
     type Output = ();
     const OPCODE: u8 = IORING_OP_CONNECT;
+    #[inline]
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+    const WOULD_BLOCK: i32 = libc::EINPROGRESS;
+    const NONBLOCK_FIRST: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_connect(
             self.fd,
@@ -758,6 +812,10 @@ impl Op for Send<'_> {
             unsafe { libc::raise(libc::SIGPIPE) };
         }
     }
+    #[inline]
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_send(
             self.fd,
@@ -783,6 +841,10 @@ impl Op for Recv<'_> {
     const OPCODE: u8 = IORING_OP_RECV;
     fn short(&self, res: i32) -> bool {
         self.flags & libc::MSG_WAITALL != 0 && (res as u32) < rw_len(self.buf.len())
+    }
+    #[inline]
+    fn nonblock_fd(&self) -> Option<RawFd> {
+        Some(self.fd)
     }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_recv(
@@ -863,6 +925,14 @@ impl Op for Poll {
     const OPCODE: u8 = IORING_OP_POLL_ADD;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_poll_add(self.fd, u32::from(self.events as u16));
+    }
+    fn map_result(res: i32) -> i32 {
+        // poll(2) reports a closed fd in revents, not as an error.
+        if res == -libc::EBADF {
+            i32::from(libc::POLLNVAL)
+        } else {
+            res
+        }
     }
     fn output(self, res: i32) -> i16 {
         res as u16 as i16

@@ -55,8 +55,6 @@ fn vectored_io_matches_libc() {
 }
 
 #[test]
-#[ignore = "bug: offset u64::MAX is io_uring's \"file position\"; pread/pwrite/preadv/pwritev \
-            give EINVAL for it"]
 fn offset_u64_max_matches_libc() {
     check(&call_cases::offset_minus_one());
 }
@@ -65,8 +63,9 @@ fn offset_u64_max_matches_libc() {
 /// is now a pipe: pread(2)/pwrite(2) give ESPIPE (io_uring would ignore the offset and read
 /// or write the pipe).
 #[test]
-#[ignore = "bug: the per-thread cache of seekable fd numbers goes stale when a number is \
-            reused for a pipe; pread/pwrite then read/write the pipe instead of ESPIPE"]
+#[ignore = "known limitation: an fd number seen seekable, then replaced behind the crate's back \
+            (dup2, or closed by std and reused), keeps its cached verdict; checking every call \
+            would cost an lseek per pread (see README)"]
 fn positioned_calls_on_a_reused_fd_number_give_espipe() {
     call_cases::warm_up();
     let (_tmp, file) = pattern_file(4096);
@@ -165,14 +164,11 @@ fn poll_matches_libc() {
 }
 
 #[test]
-#[ignore = "bug: io_uring waits on O_NONBLOCK pipes and sockets (read, readv, write, writev, \
-            recv, send, accept, connect) where the syscalls give EAGAIN / EINPROGRESS"]
 fn o_nonblock_matches_libc() {
     check(&call_cases::nonblocking());
 }
 
 #[test]
-#[ignore = "bug: poll(2) of a closed fd gives revents POLLNVAL; uring_os::poll gives EBADF"]
 fn poll_closed_fd_matches_libc() {
     check(&call_cases::poll_closed_fd());
 }
@@ -500,7 +496,7 @@ const CONTRACT_CALLS: [&str; 36] = [
 /// parent has set up its ring and cached its probe), and checks there that `status()` says so
 /// and that every call ran as a direct syscall. Returns the child's exit code and its report
 /// of everything that was wrong (empty if nothing).
-fn in_seccomp_child(cases: &[Case]) -> (i32, String) {
+fn in_seccomp_child(cases: &[Case], syscall_per_case: bool) -> (i32, String) {
     uring_os::nop().unwrap();
     let parent = uring_os::status();
     if !matches!(parent.backend, Backend::IoUring { .. }) {
@@ -555,7 +551,13 @@ fn in_seccomp_child(cases: &[Case]) -> (i32, String) {
         if after.ops != before.ops {
             report.push_str(&format!("ops went from {} to {}\n", before.ops, after.ops));
         }
-        if after.fallbacks < before.fallbacks + cases.len() as u64 {
+        // Cases refused by argument checks (an offset beyond off_t) make no syscall.
+        let per_case = if syscall_per_case {
+            cases.len() as u64
+        } else {
+            0
+        };
+        if after.fallbacks < before.fallbacks + 2 + per_case {
             report.push_str(&format!(
                 "fallbacks went from {} to {} for {} cases\n",
                 before.fallbacks,
@@ -581,7 +583,7 @@ fn seccomp_child_falls_back_to_syscalls_with_the_same_answers() {
     let mut cases = call_cases::all();
     cases.extend(call_cases::nonblocking());
     cases.extend(call_cases::poll_closed_fd());
-    let (code, report) = in_seccomp_child(&cases);
+    let (code, report) = in_seccomp_child(&cases, true);
     assert!(
         code == 0 && report.is_empty(),
         "seccomp child exited with {code}:\n{report}"
@@ -589,10 +591,8 @@ fn seccomp_child_falls_back_to_syscalls_with_the_same_answers() {
 }
 
 #[test]
-#[ignore = "bug: the direct-syscall fallback too takes offset u64::MAX as the file position \
-            (pread/pwrite/preadv/pwritev give EINVAL)"]
 fn offset_u64_max_matches_libc_without_io_uring() {
-    let (code, report) = in_seccomp_child(&call_cases::offset_minus_one());
+    let (code, report) = in_seccomp_child(&call_cases::offset_minus_one(), false);
     assert!(
         code == 0 && report.is_empty(),
         "seccomp child exited with {code}:\n{report}"
