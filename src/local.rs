@@ -574,7 +574,11 @@ impl Driver {
         // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
         // returns, and wait_blocking returns only after reaping the BLOCKING completion (or
         // after withdrawing the entries unsubmitted).
-        let nonblock = op.nonblock_fd().map(|fd| (fd, O::WOULD_BLOCK));
+        // Checked up front already when NONBLOCK_FIRST (see run).
+        let nonblock = op
+            .nonblock_fd()
+            .filter(|_| !O::NONBLOCK_FIRST)
+            .map(|fd| (fd, O::WOULD_BLOCK));
         let res = unsafe { self.wait_blocking(O::RESTART, mark, nonblock) }?;
         self.counters.op();
         op.after_ring(res);

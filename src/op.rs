@@ -753,6 +753,8 @@ impl Op for Accept {
     fn nonblock_fd(&self) -> Option<RawFd> {
         Some(self.fd)
     }
+    // A socket call: one fcntl up front is cheaper than a second io_uring_enter after it.
+    const NONBLOCK_FIRST: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_accept(
             self.fd,
@@ -816,6 +818,8 @@ impl Op for Send<'_> {
     fn nonblock_fd(&self) -> Option<RawFd> {
         Some(self.fd)
     }
+    // A socket call: one fcntl up front is cheaper than a second io_uring_enter after it.
+    const NONBLOCK_FIRST: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_send(
             self.fd,
@@ -846,6 +850,8 @@ impl Op for Recv<'_> {
     fn nonblock_fd(&self) -> Option<RawFd> {
         Some(self.fd)
     }
+    // A socket call: one fcntl up front is cheaper than a second io_uring_enter after it.
+    const NONBLOCK_FIRST: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_recv(
             self.fd,
