@@ -533,20 +533,32 @@ impl Drop for Core {
 impl Core {
     /// Queues an operation (or a conversion error) and returns its index.
     fn push<O: Op>(&self, op: io::Result<O>) -> usize {
-        let (op, state) = match op {
+        let (op, mut state) = match op {
             Ok(op) => (self.arena.borrow_mut().alloc(op), State::Queued),
             Err(e) => (std::ptr::null_mut(), State::Done(Err(e))),
         };
+        let flags = self.next_flags.replace(0);
+        let link = self.linking.get();
+        let deadline = crate::timeout::current_deadline();
+        if matches!(state, State::Queued)
+            && !link
+            && flags == 0
+            && deadline.is_none()
+            && local::auto_dispatch()
+        {
+            // SAFETY: op is the live operation just placed in the arena.
+            state = unsafe { Self::auto_now::<O>(op) }.unwrap_or(State::Queued);
+        }
         let mut queued = self.queued.borrow_mut();
         queued.push(Queued {
             op,
             fns: const { &OpFns::of::<O>() },
             state,
-            flags: self.next_flags.replace(0),
-            link: self.linking.get(),
+            flags,
+            link,
             detached: None,
             after: None,
-            deadline: crate::timeout::current_deadline(),
+            deadline,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -555,6 +567,29 @@ impl Core {
             self.start_pending();
         }
         index
+    }
+
+    /// Under `Dispatch::Auto`, runs an operation at once when the ring would be slower: an
+    /// opcode the kernel always punts to io-wq, or a positioned read the page cache serves
+    /// without waiting (`RWF_NOWAIT`). `None` leaves it for the ring.
+    ///
+    /// # Safety
+    /// `op` must point to a live `O` in the arena.
+    unsafe fn auto_now<O: Op>(op: *mut ()) -> Option<State> {
+        // SAFETY: the caller's contract.
+        let op = unsafe { &mut *op.cast::<O>() };
+        if O::PUNTED {
+            return Some(State::Done(Ok(local::direct(op))));
+        }
+        if O::OPCODE != IORING_OP_READ && O::OPCODE != IORING_OP_READV {
+            return None;
+        }
+        let mut sqe = Sqe(IoUringSqe::default());
+        op.prep(&mut sqe);
+        // SAFETY: the entry points into the live operation and what it borrows.
+        let res = with_driver(|d| unsafe { d.try_nowait(sqe.as_raw()) }).flatten()?;
+        Counters::current().fallback();
+        Some(State::Done(Ok(res)))
     }
 
     /// Starts every queued entry. Inside [`Batch::link`] the chain ends with them.

@@ -25,8 +25,21 @@ fn bump(counter: &AtomicU64, n: u64) {
 
 impl Counters {
     /// This thread's counters.
+    #[inline]
     pub(crate) fn current() -> &'static Counters {
-        COUNTERS.get_or_default()
+        thread_local! {
+            static MINE: std::cell::Cell<Option<&'static Counters>> =
+                const { std::cell::Cell::new(None) };
+        }
+        MINE.try_with(|mine| match mine.get() {
+            Some(counters) => counters,
+            None => {
+                let counters = COUNTERS.get_or_default();
+                mine.set(Some(counters));
+                counters
+            }
+        })
+        .unwrap_or_else(|_| COUNTERS.get_or_default())
     }
     #[inline]
     pub(crate) fn op(&self) {
