@@ -897,6 +897,10 @@ impl<'scope> Batch<'scope, '_> {
             3
         };
         let index = loop {
+            if self.core.forked() {
+                // A fork child's scope runs its operations as syscalls (see start).
+                break None;
+            }
             match with_driver(|d| {
                 if d.ring.sq_entries() < sqes_needed {
                     DirectSlot::Unsupported
