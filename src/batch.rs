@@ -694,13 +694,11 @@ impl Core {
             };
             driver.counters.op();
             if let Some(deadline) = q.deadline {
-                timespecs.push(op::timespec(
-                    deadline.saturating_duration_since(Instant::now()),
-                ));
+                timespecs.push(op::monotonic_timespec(deadline));
                 let ts: *const KernelTimespec = timespecs.last().expect("just pushed");
                 let timeout_slot = driver.completions.alloc_as(Slot::Detached { direct: None });
                 let sqe = driver.ring.get_sqe().expect("make_room left SQ space");
-                sqe.prep_link_timeout(ts, 0)
+                sqe.prep_link_timeout(ts, IORING_TIMEOUT_ABS)
                     .user_data(u64::from(timeout_slot));
                 // In a chain the timeout links on to the next operation.
                 if linked {

@@ -103,7 +103,7 @@ impl Config {
     /// SQ entries per thread ring (rounded up to a power of two, 8 to 32768).
     pub fn entries(mut self, entries: u32) -> Config {
         self.entries = entries
-            .clamp(1, crate::ring::MAX_ENTRIES)
+            .clamp(MIN_ENTRIES, crate::ring::MAX_ENTRIES)
             .next_power_of_two();
         self
     }
