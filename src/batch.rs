@@ -615,9 +615,16 @@ impl Core {
             Self::run_direct(entries);
             return;
         }
+        let auto = local::auto_dispatch();
         let on_driver = with_driver(|driver| {
             let mut begin = 0;
             while begin < entries.len() {
+                if !auto {
+                    begin += Self::start_plain(driver, &mut entries[begin..]);
+                    if begin == entries.len() {
+                        break;
+                    }
+                }
                 let end = begin
                     + entries[begin..]
                         .iter()
@@ -639,6 +646,44 @@ impl Core {
         if on_driver.is_none() {
             Self::run_direct(entries);
         }
+    }
+
+    /// The common case, kept lean: puts the leading run of plain entries (not linked, not
+    /// timed, queued, able to go on the ring) on the ring, making room for the whole run at
+    /// once. Returns how many it took; the caller handles the entry that stopped it.
+    fn start_plain(driver: &mut Driver, entries: &mut [Queued]) -> usize {
+        let mut taken = 0;
+        while taken < entries.len() {
+            let run = &mut entries[taken..];
+            let room = run.len().min(driver.ring.sq_entries() as usize);
+            driver.make_room(room as u32);
+            let mut put = 0;
+            for q in run[..room].iter_mut() {
+                // SAFETY: a Queued entry holds a live operation.
+                let plain = q.detached.is_none()
+                    && !q.link
+                    && q.deadline.is_none()
+                    && matches!(q.state, State::Queued)
+                    && unsafe { (q.fns.fits)(q.op, &mut *driver) };
+                if !plain {
+                    break;
+                }
+                let slot = driver.completions.alloc_as(Slot::Pending);
+                let sqe = driver.ring.get_sqe().expect("make_room left SQ space");
+                // SAFETY: the operation stays at its arena address until the scope ends, and
+                // the scope waits for this entry's completion first.
+                unsafe { (q.fns.prep)(q.op, sqe) };
+                sqe.user_data(u64::from(slot)).flags(q.flags);
+                q.state = State::Ring { slot };
+                put += 1;
+            }
+            driver.counters.ops(put as u64);
+            taken += put;
+            if put < room {
+                break;
+            }
+        }
+        taken
     }
 
     /// Puts one chain (or single entry) on the ring; `false` if it cannot go there.
@@ -779,13 +824,22 @@ impl Core {
         })
     }
 
-    /// The position in `indices` of the first entry whose result is ready, if any.
-    fn first_ready(&self, indices: impl Iterator<Item = usize>) -> Option<usize> {
+    /// The position in `indices` of the first entry whose result is ready, if any. With
+    /// `refilled`, first hands the kernel what was just queued if it still works on earlier
+    /// operations, so it keeps a window's depth in flight (the fio pattern); when everything
+    /// completed inline (cached data), the refills wait to go in one submission.
+    fn first_ready(&self, indices: impl Iterator<Item = usize>, refilled: bool) -> Option<usize> {
         let queued = self.queued.borrow();
         if self.forked() {
             return Some(0);
         }
         with_driver(|d| {
+            if refilled {
+                let unsubmitted = d.ring.sq_pending();
+                if unsubmitted > 0 && d.completions.in_flight > unsubmitted {
+                    d.flush_queued();
+                }
+            }
             indices
                 .map(|i| &queued[i].state)
                 .position(|state| match state {
@@ -1008,18 +1062,13 @@ impl<'scope, T, I: Iterator<Item = Handle<'scope, T>>> Iterator for Window<'scop
             return None;
         }
         self.core.start_pending();
-        // While the device still works on earlier operations, hand it the refills at once so
-        // it keeps `depth` in flight (the fio pattern); when everything completed inline
-        // (cached data), keep collecting them for one submission.
-        with_driver(|d| {
-            let unsubmitted = d.ring.sq_pending();
-            if unsubmitted > 0 && d.completions.in_flight > unsubmitted {
-                d.flush_queued();
-            }
-        });
+        let mut refilled = true;
         loop {
             let indices = self.in_flight.iter().map(|(_, h)| h.index);
-            if let Some(pos) = self.core.first_ready(indices) {
+            if let Some(pos) = self
+                .core
+                .first_ready(indices, std::mem::take(&mut refilled))
+            {
                 let (position, handle) = self.in_flight.remove(pos).expect("found above");
                 return Some((position, handle.wait()));
             }

@@ -46,6 +46,10 @@ impl Counters {
         bump(&self.ops, 1);
     }
     #[inline]
+    pub(crate) fn ops(&self, n: u64) {
+        bump(&self.ops, n);
+    }
+    #[inline]
     pub(crate) fn enter(&self) {
         bump(&self.enters, 1);
     }
