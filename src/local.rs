@@ -308,6 +308,15 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
                     let Ok(mut local) = cell.try_borrow_mut() else {
                         return Path::Fallback;
                     };
+                    // The common case first: this thread's own ring, no fork since.
+                    if let Local::Ring(driver) = &mut *local {
+                        if driver.generation == fork_generation() {
+                            return match driver.run(&mut op) {
+                                Some(res) => Path::Ring(res),
+                                None => Path::Fallback,
+                            };
+                        }
+                    }
                     if local.warming_up() {
                         return Path::Direct;
                     }
