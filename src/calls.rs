@@ -163,7 +163,7 @@ calls! {
     fn pwritev(fd: Fd, bufs: IoVec, offset: Off) -> usize = WriteVectored { fd, bufs, offset };
 
     /// `open(2)`: opens `path` relative to the current directory. `flags` and `mode` pass
-    /// through unchanged (add `O_CLOEXEC` yourself; [`fs`](crate::fs) does, as std).
+    /// through unchanged: add `O_CLOEXEC` yourself, as std does for you.
     ///
     /// `IORING_OP_OPENAT` (5.6; a direct syscall before). Retried on `EINTR`, as std.
     fn open(path: Path, flags: i32, mode: u32) -> OwnedFd =

@@ -1,6 +1,6 @@
 //! io_uring for synchronous Rust code, without restructuring it.
 //!
-//! Each thread lazily gets its own ring. [`read`], [`write`], [`pread`], [`openat`],
+//! Each thread lazily gets its own ring. [`read`], [`write()`], [`pread`], [`openat`],
 //! [`fsync`], [`statx`], [`accept`], [`send`] and the other calls at the crate root submit one
 //! submission entry and block until its completion: drop-in replacements for the libc/std
 //! calls, with the same results and the same errno. Where io_uring is refused (a container's
