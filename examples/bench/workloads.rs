@@ -32,7 +32,7 @@ const STATX_MASK: u32 = libc::STATX_BASIC_STATS | libc::STATX_BTIME;
 /// the whole scope, so a scope needs one buffer per operation: the stream is cut into scopes
 /// of this many operations, and the window drains at the end of each.
 const WINDOW_CHUNK_CACHED: usize = 256;
-const WINDOW_CHUNK_DIRECT: usize = 1024;
+const WINDOW_CHUNK_DIRECT: usize = 4096;
 
 /// Runs every selected row.
 pub fn run_all(b: &mut Bench) -> io::Result<()> {
