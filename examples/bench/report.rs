@@ -341,6 +341,9 @@ impl<'a> Report<'a> {
             if let Some(v) = verdicts.iter().find(|v| v.row == row) {
                 let _ = writeln!(out, "  => {}", self.verdict_text(v));
             }
+            if let Some(slower) = slower_line(&rows[start..end]) {
+                let _ = writeln!(out, "  => {slower}");
+            }
             start = end;
         }
         let _ = writeln!(out, "\n{}", self.auto_summary());
@@ -401,6 +404,25 @@ impl<'a> Report<'a> {
                 auto_enters_cell(r),
                 auto_spread_cell(r)
             );
+        }
+        let _ = writeln!(out, "\n## Where uring_os is slower than std, and why\n");
+        let mut any = false;
+        let mut start = 0;
+        let rows = &self.bench.rows;
+        while start < rows.len() {
+            let end = start
+                + rows[start..]
+                    .iter()
+                    .take_while(|r| r.row == rows[start].row)
+                    .count();
+            if let Some(slower) = slower_line(&rows[start..end]) {
+                let _ = writeln!(out, "- **{}**: {slower}", rows[start].row);
+                any = true;
+            }
+            start = end;
+        }
+        if !any {
+            let _ = writeln!(out, "- nowhere in this run");
         }
         let _ = writeln!(
             out,
@@ -617,4 +639,49 @@ impl<'a> Report<'a> {
         std::fs::write(dir.join("results.svg"), self.svg())?;
         Ok(dir)
     }
+}
+
+/// Why going through the ring is slower than std on a row (when it is).
+fn slower_reason(row: &str) -> &'static str {
+    match row {
+        "nop" | "pread" => {
+            "one call through a ring pays a round trip (the kernel builds, issues and posts a \
+             request) that a direct syscall does not; the hand-tuned ring pays it too"
+        }
+        "pread-x32" => {
+            "cached data leaves nothing to overlap, and the ring's per-entry work exceeds a \
+             syscall's entry cost; the hand-tuned ring is slower than std too"
+        }
+        "files" => "single calls: three ring round trips per file; batches win",
+        "statx" => {
+            "the kernel always hands statx to an io-wq worker thread: a single call pays a \
+             thread handoff, a batch still one handoff per entry"
+        }
+        "fsync" => {
+            "single calls: open with O_CREAT and fsync are handed to io-wq workers; batches win"
+        }
+        "tcp-echo" => "each send and recv pays a ring round trip on top of the socket work",
+        _ => "the ring's round trip costs more than this work saves",
+    }
+}
+
+/// "slower than std: ..." for a row's uring_os variants more than 5% slower than std
+/// (Dispatch::Ring figures), with the reason.
+fn slower_line(rows: &[Row]) -> Option<String> {
+    let slower: Vec<String> = rows
+        .iter()
+        .filter(|r| r.role == Role::Uring)
+        .filter_map(|r| Some((r, r.vs_std?)))
+        .filter(|(_, ratio)| *ratio > 1.05)
+        .map(|(r, ratio)| format!("{} {ratio:.2}x", r.variant))
+        .collect();
+    if slower.is_empty() {
+        return None;
+    }
+    let row = rows[0].row;
+    Some(format!(
+        "slower than std: {}; why: {}",
+        slower.join(", "),
+        slower_reason(row)
+    ))
 }
