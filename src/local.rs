@@ -580,15 +580,27 @@ impl Driver {
                 .prep_link_timeout(&raw const ts, IORING_TIMEOUT_ABS)
                 .user_data(BLOCKING_TIMEOUT);
         }
-        // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
-        // returns, and wait_blocking returns only after reaping the BLOCKING completion (or
-        // after withdrawing the entries unsubmitted).
         // Checked up front already when NONBLOCK_FIRST (see run).
         let nonblock = op
             .nonblock_fd()
             .filter(|_| !O::NONBLOCK_FIRST)
             .map(|fd| (fd, O::WOULD_BLOCK));
-        let res = unsafe { self.wait_blocking(O::RESTART, mark, nonblock) }?;
+        // The common case inline: one enter submits the entry and finds it completed first
+        // in the CQ. Anything else (a wait, a signal, other completions ahead) goes the long
+        // way, which carries on from the same state.
+        let quick = if nonblock.is_none() && deadline.is_none() {
+            // SAFETY: as for wait_blocking below.
+            unsafe { self.submit_and_take_blocking() }
+        } else {
+            None
+        };
+        let res = match quick {
+            Some(res) => res,
+            // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
+            // returns, and wait_blocking returns only after reaping the BLOCKING completion
+            // (or after withdrawing the entries unsubmitted).
+            None => unsafe { self.wait_blocking(O::RESTART, mark, nonblock) }?,
+        };
         self.counters.op();
         op.after_ring(res);
         if let Some(fd) = op.fd_changed(res) {
@@ -600,6 +612,24 @@ impl Driver {
             }
         }
         Some(res)
+    }
+
+    /// Submits what is queued and waits for one completion; if the oldest one is the
+    /// BLOCKING entry's, takes and returns its result. `None` leaves everything as it was
+    /// for [`wait_blocking`](Driver::wait_blocking), whose enter then submits what is still
+    /// queued and finds the completions already there.
+    ///
+    /// # Safety
+    /// As [`wait_blocking`](Driver::wait_blocking).
+    #[inline]
+    unsafe fn submit_and_take_blocking(&mut self) -> Option<i32> {
+        // SAFETY: the caller's contract.
+        let res = unsafe { self.ring.submit_and_wait(1) };
+        self.counters.enter();
+        res.ok()?;
+        self.ring
+            .peek_cqe_if(|cqe| cqe.user_data() == BLOCKING)
+            .map(|cqe| cqe.result())
     }
 
     /// Submits what is queued and waits for the BLOCKING completion, dispatching others.

@@ -660,6 +660,12 @@ impl Ring {
         }
     }
 
+    /// Takes the oldest ready completion if `take` accepts it.
+    #[inline]
+    pub(crate) fn peek_cqe_if(&mut self, take: impl FnOnce(&Cqe) -> bool) -> Option<Cqe> {
+        self.cq.pop_if(take)
+    }
+
     /// Takes one ready completion, if any, without entering the kernel.
     #[inline]
     pub fn peek_cqe(&mut self) -> Option<Cqe> {

@@ -174,6 +174,22 @@ impl CompletionQueue {
         Some(Cqe(cqe))
     }
 
+    /// Takes the oldest ready completion if `take` accepts it.
+    #[inline]
+    pub(crate) fn pop_if(&mut self, take: impl FnOnce(&Cqe) -> bool) -> Option<Cqe> {
+        let head = self.head();
+        if self.tail() == head {
+            return None;
+        }
+        // SAFETY: as in pop().
+        let cqe = Cqe(unsafe { *self.cqes.add((head & self.mask) as usize) });
+        if !take(&cqe) {
+            return None;
+        }
+        self.advance(head.wrapping_add(1));
+        Some(cqe)
+    }
+
     /// Copies up to `out.len()` ready completions, oldest first, and returns how many.
     #[inline]
     pub(crate) fn copy(&mut self, out: &mut [Cqe]) -> usize {
