@@ -17,7 +17,18 @@
 //! scope itself — not a handle's `Drop` — waits for every operation it queued before it
 //! returns, so leaking a handle (`mem::forget`) or never waiting it is sound. When the closure
 //! panics, the scope cancels what is still in flight and reaps it before unwinding on.
-
+//! File descriptors are borrowed for the scope too, so none can be closed (and its number
+//! reused) while the kernel may still look it up:
+//!
+//! ```compile_fail
+//! let file = std::fs::File::open("Cargo.toml").unwrap();
+//! let mut buf = [0u8; 8];
+//! uring_os::batch(|s| {
+//!     let read = s.pread(&file, &mut buf, 0);
+//!     drop(file); // error: `file` is borrowed by the queued read
+//!     read.wait()
+//! });
+//! ```
 //!
 //! Ordering is opt-in: [`Batch::link`] chains operations so each starts when the one before
 //! it succeeded, [`Batch::drain`] orders the next one after everything before it, and
