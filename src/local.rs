@@ -388,11 +388,49 @@ pub(crate) fn direct<O: Op>(op: &mut O) -> i32 {
     let mut sqe = Sqe(IoUringSqe::default());
     op.prep(&mut sqe);
     Counters::current().fallback();
+    if let Some((fd, events)) = op.poll_before() {
+        if let Some(deadline) = crate::timeout::current_deadline() {
+            if let Err(errno) = wait_until_ready(fd, events, deadline) {
+                return -errno;
+            }
+        }
+    }
     loop {
         // SAFETY: the entry points into `op` and what it borrows, all alive across the call.
         let res = unsafe { emulate(sqe.as_raw()) };
         if !(O::RESTART && res == -libc::EINTR) {
             return res;
+        }
+    }
+}
+
+/// Without a ring, [`with_timeout`](crate::with_timeout) on a call that may wait for an fd
+/// waits for the fd with poll(2) up to the deadline first: `ETIMEDOUT` if it stays unready.
+/// An `O_NONBLOCK` fd is not waited for (the call fails at once, as without a timeout).
+#[cold]
+fn wait_until_ready(fd: RawFd, events: i16, deadline: Instant) -> Result<(), i32> {
+    if nonblocking_stream(fd) {
+        return Ok(());
+    }
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Rounded up, so poll never returns before the deadline.
+        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+        let mut pfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the call.
+        match unsafe { libc::poll(&mut pfd, 1, ms) } {
+            0 if Instant::now() >= deadline => return Err(libc::ETIMEDOUT),
+            0 => continue,
+            n if n > 0 => return Ok(()),
+            _ => match io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => continue,
+                // The call itself will report what is wrong with the fd.
+                _ => return Ok(()),
+            },
         }
     }
 }

@@ -61,6 +61,11 @@ pub(crate) trait Op {
     fn nonblock_fd(&self) -> Option<RawFd> {
         None
     }
+    /// The fd and poll(2) events this call may wait for, so that without a ring a call
+    /// under [`with_timeout`](crate::with_timeout) can wait for them with a time limit first.
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        None
+    }
     /// The errno of a would-block failure: EAGAIN, or EINPROGRESS for connect.
     const WOULD_BLOCK: i32 = libc::EAGAIN;
     /// Whether `O_NONBLOCK` must be checked before submitting: a connect on loopback
@@ -284,6 +289,9 @@ impl Op for Read<'_> {
     fn nonblock_fd(&self) -> Option<RawFd> {
         Some(self.fd)
     }
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        Some((self.fd, libc::POLLIN))
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_read(
             self.fd,
@@ -320,6 +328,9 @@ impl Op for Write<'_> {
     fn nonblock_fd(&self) -> Option<RawFd> {
         Some(self.fd)
     }
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        Some((self.fd, libc::POLLOUT))
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_write(
             self.fd,
@@ -354,6 +365,9 @@ impl Op for ReadVectored<'_, '_> {
     #[inline]
     fn nonblock_fd(&self) -> Option<RawFd> {
         Some(self.fd)
+    }
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        Some((self.fd, libc::POLLIN))
     }
     fn prep(&mut self, sqe: &mut Sqe) {
         // IoSliceMut is guaranteed ABI-compatible with iovec on Unix.
@@ -390,6 +404,9 @@ impl Op for WriteVectored<'_, '_> {
     #[inline]
     fn nonblock_fd(&self) -> Option<RawFd> {
         Some(self.fd)
+    }
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        Some((self.fd, libc::POLLOUT))
     }
     fn prep(&mut self, sqe: &mut Sqe) {
         // IoSlice is guaranteed ABI-compatible with iovec on Unix.
@@ -755,6 +772,9 @@ impl Op for Accept {
     }
     // A socket call: one fcntl up front is cheaper than a second io_uring_enter after it.
     const NONBLOCK_FIRST: bool = true;
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        Some((self.fd, libc::POLLIN))
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_accept(
             self.fd,
@@ -820,6 +840,10 @@ impl Op for Send<'_> {
     }
     // A socket call: one fcntl up front is cheaper than a second io_uring_enter after it.
     const NONBLOCK_FIRST: bool = true;
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        // MSG_DONTWAIT never waits, so there is nothing to limit.
+        (self.flags & libc::MSG_DONTWAIT == 0).then_some((self.fd, libc::POLLOUT))
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_send(
             self.fd,
@@ -852,6 +876,10 @@ impl Op for Recv<'_> {
     }
     // A socket call: one fcntl up front is cheaper than a second io_uring_enter after it.
     const NONBLOCK_FIRST: bool = true;
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        // MSG_DONTWAIT never waits, so there is nothing to limit.
+        (self.flags & libc::MSG_DONTWAIT == 0).then_some((self.fd, libc::POLLIN))
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_recv(
             self.fd,
@@ -929,6 +957,9 @@ pub(crate) struct Poll {
 impl Op for Poll {
     type Output = i16;
     const OPCODE: u8 = IORING_OP_POLL_ADD;
+    fn poll_before(&self) -> Option<(RawFd, i16)> {
+        Some((self.fd, self.events))
+    }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_poll_add(self.fd, u32::from(self.events as u16));
     }

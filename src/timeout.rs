@@ -16,8 +16,9 @@ thread_local! {
 /// unaffected. Nested timeouts: the earlier deadline wins. The deadline covers the whole
 /// closure, not each call: later calls get what is left.
 ///
-/// Calls that run as direct syscalls (no ring, or an opcode the kernel lacks) are not
-/// timed.
+/// Without a ring (io_uring refused, or an opcode the kernel lacks), a call that waits on an
+/// fd (read, write, recv, send, accept, poll) first waits for it with poll(2) up to the
+/// deadline; other direct-syscall calls are not timed.
 ///
 /// ```
 /// use std::time::Duration;

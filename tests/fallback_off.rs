@@ -63,4 +63,28 @@ fn uring_os_off_runs_direct_syscalls_with_the_same_answers() {
         cases.len()
     );
     assert_eq!(uring_os::status().backend, disabled);
+
+    // Without a ring, with_timeout still limits a call that waits on an fd (it waits with
+    // poll(2) first), and leaves the pipe unread.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let mut byte = [0u8; 1];
+    for call in ["read", "poll"] {
+        let start = std::time::Instant::now();
+        let res = uring_os::with_timeout(std::time::Duration::from_millis(50), || match call {
+            "read" => uring_os::read(&reader, &mut byte).map(drop),
+            _ => uring_os::poll(&reader, libc::POLLIN).map(drop),
+        });
+        let elapsed = start.elapsed();
+        assert_eq!(res.unwrap_err().kind(), io::ErrorKind::TimedOut, "{call}");
+        assert!(
+            elapsed >= std::time::Duration::from_millis(45)
+                && elapsed < std::time::Duration::from_secs(2),
+            "{call} timed out after {elapsed:?}"
+        );
+    }
+    std::io::Write::write_all(&mut writer, b"z").unwrap();
+    let in_time = uring_os::with_timeout(std::time::Duration::from_secs(5), || {
+        uring_os::read(&reader, &mut byte)
+    });
+    assert_eq!((in_time.unwrap(), &byte), (1, b"z"));
 }
