@@ -630,14 +630,16 @@ impl Driver {
             // SAFETY: as for wait_blocking below.
             unsafe { self.submit_and_take_blocking() }
         } else {
-            None
+            Err(false)
         };
         let res = match quick {
-            Some(res) => res,
+            Ok(res) => res,
             // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
             // returns, and wait_blocking returns only after reaping the BLOCKING completion
             // (or after withdrawing the entries unsubmitted).
-            None => unsafe { self.wait_blocking(O::RESTART, mark, nonblock) }?,
+            Err(interrupted) => unsafe {
+                self.wait_blocking(O::RESTART, mark, nonblock, interrupted)
+            }?,
         };
         self.counters.op();
         op.after_ring(res);
@@ -653,21 +655,28 @@ impl Driver {
     }
 
     /// Submits what is queued and waits for one completion; if the oldest one is the
-    /// BLOCKING entry's, takes and returns its result. `None` leaves everything as it was
-    /// for [`wait_blocking`](Driver::wait_blocking), whose enter then submits what is still
-    /// queued and finds the completions already there.
+    /// BLOCKING entry's, takes and returns its result. Otherwise everything is left as it
+    /// was for [`wait_blocking`](Driver::wait_blocking), whose enter then submits what is
+    /// still queued and finds the completions already there; `Err(true)` tells it that a
+    /// signal cut the wait short (an enter that returns with the CQ empty, or EINTR).
     ///
     /// # Safety
     /// As [`wait_blocking`](Driver::wait_blocking).
     #[inline]
-    unsafe fn submit_and_take_blocking(&mut self) -> Option<i32> {
+    unsafe fn submit_and_take_blocking(&mut self) -> Result<i32, bool> {
         // SAFETY: the caller's contract.
         let res = unsafe { self.ring.submit_and_wait(1) };
         self.counters.enter();
-        res.ok()?;
+        if let Err(e) = res {
+            return Err(e.raw_os_error() == Some(libc::EINTR));
+        }
+        if self.ring.cq_ready() == 0 {
+            return Err(true);
+        }
         self.ring
             .peek_cqe_if(|cqe| cqe.user_data() == BLOCKING)
             .map(|cqe| cqe.result())
+            .ok_or(false)
     }
 
     /// Submits what is queued and waits for the BLOCKING completion, dispatching others.
@@ -685,8 +694,16 @@ impl Driver {
         restart: bool,
         mark: u32,
         mut nonblock: Option<(RawFd, i32)>,
+        interrupted_before: bool,
     ) -> Option<i32> {
         let mut cancelled = false;
+        if interrupted_before && !restart {
+            // A signal already cut the first wait short (see submit_and_take_blocking).
+            if let Some(sqe) = self.ring.get_sqe() {
+                sqe.prep_cancel(BLOCKING, 0).user_data(IGNORED);
+                cancelled = true;
+            }
+        }
         let mut would_block: Option<i32> = None;
         loop {
             // An operation that may have to wait on an fd with O_NONBLOCK is first only

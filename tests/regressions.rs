@@ -1451,3 +1451,69 @@ fn send_to_a_closed_peer_raises_sigpipe_like_send2() {
     });
     res.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// A signal during the first wait of a single call
+// ---------------------------------------------------------------------------------------------
+//
+// A call with no fd-readiness check (poll) that is interrupted in the io_uring_enter that
+// submits it must be cancelled and return Interrupted, like poll(2), not keep waiting.
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+#[test]
+fn poll_interrupted_in_its_first_wait_returns_interrupted() {
+    // In a single-threaded fork child, so the SIGALRM reaches the thread that polls; the
+    // parent kills it if it hangs.
+    let pid = common::fork_child(|| {
+        // SAFETY: a plain handler without SA_RESTART, installed before any timer.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as usize;
+            libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut());
+        }
+        let (reader, _writer) = pipe();
+        // The second call sets up the thread's ring.
+        uring_os::nop().unwrap();
+        uring_os::nop().unwrap();
+        for _ in 0..3 {
+            let timer = libc::itimerval {
+                it_interval: libc::timeval {
+                    tv_sec: 0,
+                    tv_usec: 0,
+                },
+                it_value: libc::timeval {
+                    tv_sec: 0,
+                    tv_usec: 50_000,
+                },
+            };
+            // SAFETY: a valid itimerval; the handler above is installed.
+            unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
+            match uring_os::poll(&reader, libc::POLLIN) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                _ => return 1,
+            }
+        }
+        0
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid c_int for the call.
+        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+            break if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                -1
+            };
+        }
+        if Instant::now() > deadline {
+            // SAFETY: the child is ours and has not been reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            common::wait_child(pid);
+            panic!("poll was never interrupted: the child hung for 10 s");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(code, 0, "poll was not interrupted by SIGALRM");
+}
