@@ -634,12 +634,12 @@ impl Driver {
         };
         let res = match quick {
             Ok(res) => res,
-            // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
-            // returns, and wait_blocking returns only after reaping the BLOCKING completion
-            // (or after withdrawing the entries unsubmitted).
-            Err(interrupted) => unsafe {
-                self.wait_blocking(O::RESTART, mark, nonblock, interrupted)
-            }?,
+            Err(interrupted) => {
+                // SAFETY: `op`, what it borrows and `ts` stay where they are until this
+                // function returns, and wait_blocking returns only after reaping the BLOCKING
+                // completion (or after withdrawing the entries unsubmitted).
+                unsafe { self.wait_blocking(O::RESTART, mark, nonblock, interrupted) }?
+            }
         };
         self.counters.op();
         op.after_ring(res);
