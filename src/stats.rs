@@ -71,8 +71,8 @@ pub struct Stats {
     pub ops: u64,
     /// `io_uring_enter` calls made.
     pub enters: u64,
-    /// Operations run as direct syscalls (no ring, a missing opcode, or arguments a ring
-    /// entry cannot carry).
+    /// Operations run as direct syscalls: no ring, a missing opcode, arguments a ring entry
+    /// cannot carry, or by choice (a thread's warm-up call, `Dispatch::Auto`).
     pub fallbacks: u64,
     /// Batch scopes run.
     pub batches: u64,
