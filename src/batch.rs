@@ -431,6 +431,8 @@ pub struct Handle<'scope, T> {
     core: &'scope Core,
     index: usize,
     finish: unsafe fn(*mut (), io::Result<i32>) -> io::Result<T>,
+    /// Invariant in 'scope, so a handle cannot be passed to another scope's methods.
+    _scope: PhantomData<fn(&'scope ()) -> &'scope ()>,
 }
 
 /// Runs `f` with a batch scope: calls made on `s` are queued and submitted together, and
@@ -878,6 +880,7 @@ impl<'scope> Batch<'scope, '_> {
             core: &self.core,
             index,
             finish: finish_in_arena::<O>,
+            _scope: PhantomData,
         }
     }
 

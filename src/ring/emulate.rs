@@ -277,7 +277,10 @@ pub unsafe fn emulate(sqe: &IoUringSqe) -> i32 {
                     libc::clock_gettime(clock, &mut now);
                     let nanos = now.tv_nsec + req.tv_nsec;
                     until = libc::timespec {
-                        tv_sec: now.tv_sec.saturating_add(req.tv_sec) + nanos / 1_000_000_000,
+                        tv_sec: now
+                            .tv_sec
+                            .saturating_add(req.tv_sec)
+                            .saturating_add(nanos / 1_000_000_000),
                         tv_nsec: nanos % 1_000_000_000,
                     };
                 }
