@@ -125,6 +125,14 @@ impl Completions {
         }
     }
 
+    /// A finished slot's result, left in place.
+    fn peek(&self, slot: u32) -> Option<i32> {
+        match self.slots.get(slot as usize) {
+            Some(Slot::Done(res)) => Some(*res),
+            _ => None,
+        }
+    }
+
     fn is_pending(&self, slot: u32) -> bool {
         matches!(self.slots.get(slot as usize), Some(Slot::Pending))
     }
@@ -213,6 +221,7 @@ struct OpFns {
     fits: unsafe fn(*const (), &mut Driver) -> bool,
     syscall: unsafe fn(*mut ()) -> io::Result<i32>,
     breaks_chain: unsafe fn(*const (), i32) -> bool,
+    fd_changed: unsafe fn(*const (), i32) -> Option<std::os::fd::RawFd>,
 }
 
 impl OpFns {
@@ -224,6 +233,7 @@ impl OpFns {
             fits: fits_in_arena::<O>,
             syscall: syscall_in_arena::<O>,
             breaks_chain: breaks_chain_in_arena::<O>,
+            fd_changed: fd_changed_in_arena::<O>,
         }
     }
 }
@@ -266,6 +276,13 @@ unsafe fn syscall_in_arena<O: Op>(ptr: *mut ()) -> io::Result<i32> {
 unsafe fn breaks_chain_in_arena<O: Op>(ptr: *const (), res: i32) -> bool {
     // SAFETY: the caller's contract.
     O::map_result(res) < 0 || unsafe { &*ptr.cast::<O>() }.short(res)
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn fd_changed_in_arena<O: Op>(ptr: *const (), res: i32) -> Option<std::os::fd::RawFd> {
+    // SAFETY: the caller's contract.
+    unsafe { &*ptr.cast::<O>() }.fd_changed(res)
 }
 
 /// Turns a result into the operation's output, moving the operation out of the arena.
@@ -374,6 +391,11 @@ struct Queued {
     after: Option<usize>,
     /// The deadline of a [`with_timeout`](crate::with_timeout) in force when it was queued.
     deadline: Option<Instant>,
+    /// The completion slot of its linked timeout, once on the ring: its `-ETIME` says the
+    /// deadline, not something else, cancelled the operation.
+    timeout_slot: Option<u32>,
+    /// Its linked timeout fired (known once its result was taken).
+    fired: bool,
 }
 
 enum State {
@@ -393,7 +415,8 @@ const AUTO_START: usize = 64;
 /// What [`Core::take_result`] takes out of an entry.
 struct Taken {
     res: io::Result<i32>,
-    deadline: Option<Instant>,
+    /// Its linked timeout fired.
+    timed_out: bool,
     /// The operation, now owned by the caller (null for a conversion error).
     op: *mut (),
     after: Option<usize>,
@@ -489,9 +512,12 @@ impl Drop for Core {
         let queued = self.queued.get_mut();
         let pending: Vec<u32> = queued
             .iter()
-            .filter_map(|q| match q.state {
-                State::Ring { slot } => Some(slot),
-                _ => None,
+            .flat_map(|q| {
+                let op = match q.state {
+                    State::Ring { slot } => Some(slot),
+                    _ => None,
+                };
+                op.into_iter().chain(q.timeout_slot)
             })
             .collect();
         if !pending.is_empty() && !self.leak.get() {
@@ -572,6 +598,8 @@ impl Core {
             detached: None,
             after: None,
             deadline,
+            timeout_slot: None,
+            fired: false,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -754,7 +782,8 @@ impl Core {
             if let Some(deadline) = q.deadline {
                 timespecs.push(op::monotonic_timespec(deadline));
                 let ts: *const KernelTimespec = timespecs.last().expect("just pushed");
-                let timeout_slot = driver.completions.alloc_as(Slot::Detached { direct: None });
+                let timeout_slot = driver.completions.alloc_as(Slot::Pending);
+                q.timeout_slot = Some(timeout_slot);
                 let sqe = driver.ring.get_sqe().expect("make_room left SQ space");
                 sqe.prep_link_timeout(ts, IORING_TIMEOUT_ABS)
                     .user_data(u64::from(timeout_slot));
@@ -805,14 +834,15 @@ impl Core {
         if index >= self.started.get() {
             self.start_pending();
         }
-        let (state, deadline, op, after) = {
+        let (state, timeout_slot, op, after, fns) = {
             let mut queued = self.queued.borrow_mut();
             let q = &mut queued[index];
             (
                 std::mem::replace(&mut q.state, State::Taken),
-                q.deadline,
+                q.timeout_slot.take(),
                 std::mem::replace(&mut q.op, std::ptr::null_mut()),
                 q.after,
+                q.fns,
             )
         };
         let res = match state {
@@ -829,12 +859,63 @@ impl Core {
             State::Taken => Err(io::Error::from_raw_os_error(libc::ECANCELED)),
             State::Queued => unreachable!("started above"),
         };
+        // The linked timeout completes too: -ETIME if it fired, -ECANCELED if not.
+        let mut timed_out = match timeout_slot {
+            Some(slot) => match wait_slot(slot) {
+                Some(r) => r == -libc::ETIME,
+                None => {
+                    self.leak.set(true);
+                    return None;
+                }
+            },
+            None => false,
+        };
+        self.queued.borrow_mut()[index].fired = timed_out;
+        let cancelled = matches!(res, Ok(r) if r == -libc::ECANCELED || r == -libc::EINTR);
+        if cancelled && !timed_out {
+            // Cancelled in a chain whose earlier entry ran out of time: that deadline is why.
+            timed_out = self.earlier_in_chain_timed_out(index)?;
+        }
+        if let (Ok(r), false) = (&res, op.is_null()) {
+            // SAFETY: op is this entry's live operation, taken out above.
+            if let Some(fd) = unsafe { (fns.fd_changed)(op, *r) } {
+                local::forget_fd(fd);
+            }
+        }
         Some(Taken {
             res,
-            deadline,
+            timed_out,
             op,
             after,
         })
+    }
+
+    /// Whether an earlier entry of the chain that `index` ends had its linked timeout fire
+    /// (waiting for those timeouts' completions, without taking anyone's result); `None`
+    /// without a driver.
+    fn earlier_in_chain_timed_out(&self, index: usize) -> Option<bool> {
+        let mut j = index;
+        while j > 0 && self.queued.borrow()[j - 1].link {
+            j -= 1;
+            let (fired, slot) = {
+                let queued = self.queued.borrow();
+                (queued[j].fired, queued[j].timeout_slot)
+            };
+            let fired = fired
+                || match slot {
+                    Some(slot) => with_driver(|d| loop {
+                        if let Some(r) = d.completions.peek(slot) {
+                            break r == -libc::ETIME;
+                        }
+                        d.wait_one();
+                    })?,
+                    None => false,
+                };
+            if fired {
+                return Some(true);
+            }
+        }
+        Some(false)
     }
 
     /// The position in `indices` of the first entry whose result is ready, if any. With
@@ -1096,7 +1177,7 @@ impl<T> Handle<'_, T> {
     pub fn wait(self) -> io::Result<T> {
         let Some(Taken {
             mut res,
-            deadline,
+            timed_out,
             op,
             after,
         }) = self.core.take_result(self.index)
@@ -1106,7 +1187,7 @@ impl<T> Handle<'_, T> {
             return Err(io::Error::from_raw_os_error(libc::ECANCELED));
         };
         if matches!(res, Ok(r) if r == -libc::ECANCELED || r == -libc::EINTR) {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if timed_out {
                 res = Ok(-libc::ETIMEDOUT);
             } else if let Some(index) = after {
                 // A chain cut short: the earlier entry's error says why.

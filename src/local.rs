@@ -332,6 +332,12 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
         Path::Direct => direct(&mut op),
         Path::Fallback => fallback(&mut op)?,
     };
+    if !matches!(path, Path::Ring(_)) {
+        // The ring path told its driver already.
+        if let Some(fd) = op.fd_changed(res) {
+            forget_fd(fd);
+        }
+    }
     let res = O::map_result(res);
     if res < 0 {
         Err(io::Error::from_raw_os_error(-res))
@@ -356,6 +362,19 @@ enum Path {
 #[inline]
 fn auto_direct() -> bool {
     config().dispatch == Dispatch::Auto && crate::timeout::current_deadline().is_none()
+}
+
+/// Tells this thread's driver, if it has one, to forget what it cached about fd number `fd`
+/// (opened, accepted or closed by a call that did not go through its ring).
+#[cold]
+pub(crate) fn forget_fd(fd: RawFd) {
+    let _ = LOCAL.try_with(|cell| {
+        if let Ok(mut local) = cell.try_borrow_mut() {
+            if let Local::Ring(driver) = &mut *local {
+                driver.forget_fd(fd);
+            }
+        }
+    });
 }
 
 /// Whether `Dispatch::Auto` is in force.
