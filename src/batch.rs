@@ -903,11 +903,13 @@ impl Core {
             };
             let fired = fired
                 || match slot {
-                    Some(slot) => with_driver(|d| loop {
-                        if let Some(r) = d.completions.peek(slot) {
-                            break r == -libc::ETIME;
+                    Some(slot) => with_driver(|d| {
+                        loop {
+                            if let Some(r) = d.completions.peek(slot) {
+                                break r == -libc::ETIME;
+                            }
+                            d.wait_one();
                         }
-                        d.wait_one();
                     })?,
                     None => false,
                 };
