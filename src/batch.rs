@@ -432,6 +432,8 @@ struct Core {
     next_flags: Cell<u8>,
     /// Inside [`Batch::link`].
     linking: Cell<bool>,
+    /// A drained entry is queued and not started: nothing queued after it may run first.
+    drain_queued: Cell<bool>,
     /// The fork generation the scope began in: a fork child cannot wait for its parent's
     /// operations, which live in the parent's ring.
     generation: u64,
@@ -475,6 +477,7 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
             started: Cell::new(0),
             next_flags: Cell::new(0),
             linking: Cell::new(false),
+            drain_queued: Cell::new(false),
             generation: local::fork_generation(),
             leak: Cell::new(false),
         },
@@ -579,10 +582,14 @@ impl Core {
         let flags = self.next_flags.replace(0);
         let link = self.linking.get();
         let deadline = crate::timeout::current_deadline();
+        if flags & IOSQE_IO_DRAIN != 0 {
+            self.drain_queued.set(true);
+        }
         if matches!(state, State::Queued)
             && !link
             && flags == 0
             && deadline.is_none()
+            && !self.drain_queued.get()
             && local::auto_dispatch()
         {
             // SAFETY: op is the live operation just placed in the arena.
@@ -635,6 +642,7 @@ impl Core {
 
     /// Starts every queued entry. Inside [`Batch::link`] the chain ends with them.
     fn start_pending(&self) {
+        self.drain_queued.set(false);
         let end = self.queued.borrow().len();
         let begin = self.started.replace(end);
         if begin == end {
@@ -659,6 +667,8 @@ impl Core {
         let auto = local::auto_dispatch();
         let on_driver = with_driver(|driver| {
             let mut begin = 0;
+            // After a drained entry, nothing may run ahead of what was queued before it.
+            let mut drained = false;
             while begin < entries.len() {
                 if !auto {
                     begin += Self::start_plain(driver, &mut entries[begin..]);
@@ -672,7 +682,16 @@ impl Core {
                         .position(|q| !q.link)
                         .map_or(entries.len() - begin, |p| p + 1);
                 let chain = &mut entries[begin..end];
-                if !Self::start_on_ring(driver, chain) {
+                drained |= chain.iter().any(|q| q.flags & IOSQE_IO_DRAIN != 0);
+                if !Self::start_on_ring(driver, chain, !drained) {
+                    if drained {
+                        // Run as syscalls only once everything before has completed, as the
+                        // kernel would have held a drained entry.
+                        driver.flush_queued();
+                        while driver.completions.in_flight > 0 {
+                            driver.wait_one();
+                        }
+                    }
                     Self::run_direct(chain);
                     // Direct-descriptor chains cannot run as syscalls; free their slots.
                     for q in chain.iter_mut() {
@@ -728,7 +747,7 @@ impl Core {
     }
 
     /// Puts one chain (or single entry) on the ring; `false` if it cannot go there.
-    fn start_on_ring(driver: &mut Driver, chain: &mut [Queued]) -> bool {
+    fn start_on_ring(driver: &mut Driver, chain: &mut [Queued], may_run_now: bool) -> bool {
         let timed = chain.iter().any(|q| q.deadline.is_some());
         let sqes = chain.len() * if timed { 2 } else { 1 };
         // SAFETY: every Queued entry holds a live operation.
@@ -740,7 +759,12 @@ impl Core {
         if !fits || sqes > driver.ring.sq_entries() as usize {
             return false;
         }
-        if chain.len() == 1 && !timed && chain[0].flags == 0 && local::auto_dispatch() {
+        if may_run_now
+            && chain.len() == 1
+            && !timed
+            && chain[0].flags == 0
+            && local::auto_dispatch()
+        {
             // Dispatch::Auto: a read the page cache can serve right now is cheaper as a
             // syscall than through the ring; only one that would block goes there.
             let q = &mut chain[0];
