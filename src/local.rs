@@ -36,6 +36,41 @@ pub(crate) const BLOCKING_TIMEOUT: u64 = u64::MAX - 2;
 /// Bumped in every fork child, so a thread notices that its ring belongs to the parent.
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 
+/// After a wait cut short by a signal: whether the syscall would have failed with EINTR,
+/// which happens only when a handler ran that was installed without `SA_RESTART` (poll(2)
+/// fails after any handler). A stop and continue, a ptrace attach or an `SA_RESTART`
+/// handler restart the syscall, so the call keeps waiting. Which signal arrived is unknown
+/// here, so any installed handler that would interrupt counts. Runs only after a signal.
+#[cold]
+fn signal_interrupts(poll_like: bool) -> bool {
+    let last = libc::SIGRTMAX();
+    for signal in 1..=last {
+        if matches!(
+            signal,
+            libc::SIGKILL
+                | libc::SIGSTOP
+                | libc::SIGSEGV
+                | libc::SIGBUS
+                | libc::SIGILL
+                | libc::SIGFPE
+        ) {
+            continue;
+        }
+        let mut old = std::mem::MaybeUninit::<libc::sigaction>::uninit();
+        // SAFETY: with a null new action, sigaction only reads the current one into `old`.
+        if unsafe { libc::sigaction(signal, std::ptr::null(), old.as_mut_ptr()) } != 0 {
+            continue;
+        }
+        // SAFETY: sigaction succeeded, so `old` is filled.
+        let old = unsafe { old.assume_init() };
+        let handled = old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN;
+        if handled && (poll_like || old.sa_flags & libc::SA_RESTART == 0) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether `fd` has `O_NONBLOCK` and is not a regular file or block device (for which the
 /// flag changes nothing): the syscall would then fail with EAGAIN rather than wait.
 #[cold]
@@ -657,7 +692,9 @@ impl Driver {
                 // SAFETY: `op`, what it borrows and `ts` stay where they are until this
                 // function returns, and wait_blocking returns only after reaping the BLOCKING
                 // completion (or after withdrawing the entries unsubmitted).
-                unsafe { self.wait_blocking(O::RESTART, mark, nonblock, interrupted) }?
+                unsafe {
+                    self.wait_blocking(O::RESTART, mark, nonblock, interrupted, O::POLL_LIKE)
+                }?
             }
         };
         self.counters.op();
@@ -714,9 +751,10 @@ impl Driver {
         mark: u32,
         mut nonblock: Option<(RawFd, i32)>,
         interrupted_before: bool,
+        poll_like: bool,
     ) -> Option<i32> {
         let mut cancelled = false;
-        if interrupted_before && !restart {
+        if interrupted_before && !restart && signal_interrupts(poll_like) {
             // A signal already cut the first wait short (see submit_and_take_blocking).
             if let Some(sqe) = self.ring.get_sqe() {
                 sqe.prep_cancel(BLOCKING, 0).user_data(IGNORED);
@@ -775,7 +813,7 @@ impl Driver {
             if res.is_ok() && !reaped {
                 interrupted = true;
             }
-            if interrupted && !restart && !cancelled {
+            if interrupted && !restart && !cancelled && signal_interrupts(poll_like) {
                 // The cancel goes in the next enter; with the SQ full, that enter submits
                 // what is queued first and the cancel follows in the one after.
                 if let Some(sqe) = self.ring.get_sqe() {

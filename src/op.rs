@@ -30,6 +30,8 @@ pub(crate) trait Op {
     const OPCODE: u8;
     /// `IORING_FEAT_*` bits the kernel must have for the entry as `prep` fills it.
     const FEATURES: u32 = 0;
+    /// Whether a signal handler interrupts it even with `SA_RESTART`, as poll(2).
+    const POLL_LIKE: bool = false;
     /// Whether an `EINTR` is retried, as std retries open, fsync, ftruncate and accept.
     const RESTART: bool = false;
     /// Fills `sqe`. Called with `self` at the address it keeps until completion.
@@ -960,6 +962,7 @@ impl Op for Poll {
     fn poll_before(&self) -> Option<(RawFd, i16)> {
         Some((self.fd, self.events))
     }
+    const POLL_LIKE: bool = true;
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_poll_add(self.fd, u32::from(self.events as u16));
     }
