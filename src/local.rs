@@ -71,6 +71,26 @@ fn signal_interrupts(poll_like: bool) -> bool {
     false
 }
 
+/// Whether `fd` is a pipe, socket or other stream without `O_NONBLOCK`.
+#[cold]
+fn blocking_stream(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL on any fd number is harmless.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    flags >= 0 && flags & libc::O_NONBLOCK == 0 && !is_file_or_block_device(fd)
+}
+
+/// Whether `fd` is a regular file or a block device (where O_NONBLOCK changes nothing).
+fn is_file_or_block_device(fd: RawFd) -> bool {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes one stat to a valid pointer.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return true;
+    }
+    // SAFETY: fstat succeeded, so the struct is filled.
+    let mode = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
+    mode == libc::S_IFREG || mode == libc::S_IFBLK
+}
+
 /// Whether `fd` has `O_NONBLOCK` and is not a regular file or block device (for which the
 /// flag changes nothing): the syscall would then fail with EAGAIN rather than wait.
 #[cold]
@@ -334,6 +354,40 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
 /// Runs one operation: on the ring when it can, else as the direct syscall.
 #[inline]
 pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
+    let (res, on_ring) = run_raw(&mut op)?;
+    let mut res = O::map_result(res);
+    if on_ring && res > 0 {
+        // io_uring writes what fits into a pipe or socket at once; write(2) and send(2) on
+        // a blocking one wait to write everything.
+        if let Some(fd) = op.nonblock_fd() {
+            if op.rest(res as usize).is_some() && blocking_stream(fd) {
+                res = write_rest(&op, res);
+            }
+        }
+    }
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(op.output(res))
+    }
+}
+
+/// Writes what follows the first `done` bytes, part by part, until all is written or a part
+/// fails (a signal, a closed peer): the total, as write(2) returns it.
+#[cold]
+fn write_rest<O: Op>(op: &O, mut done: i32) -> i32 {
+    while let Some(mut part) = op.rest(done as usize) {
+        match run_raw(&mut part) {
+            Ok((res, _)) if O::map_result(res) > 0 => done += res,
+            _ => break,
+        }
+    }
+    done
+}
+
+/// Runs one operation and returns its raw result and whether it went through the ring.
+#[inline]
+fn run_raw<O: Op>(op: &mut O) -> io::Result<(i32, bool)> {
     let path =
         if auto_direct() || O::NONBLOCK_FIRST && op.nonblock_fd().is_some_and(nonblocking_stream) {
             Path::Direct
@@ -346,7 +400,7 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
                     // The common case first: this thread's own ring, no fork since.
                     if let Local::Ring(driver) = &mut *local {
                         if driver.generation == fork_generation() {
-                            return match driver.run(&mut op) {
+                            return match driver.run(op) {
                                 Some(res) => Path::Ring(res),
                                 None => Path::Fallback,
                             };
@@ -355,7 +409,7 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
                     if local.warming_up() {
                         return Path::Direct;
                     }
-                    match local.driver().and_then(|driver| driver.run(&mut op)) {
+                    match local.driver().and_then(|driver| driver.run(op)) {
                         Some(res) => Path::Ring(res),
                         None => Path::Fallback,
                     }
@@ -364,8 +418,8 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
         };
     let res = match path {
         Path::Ring(res) => res,
-        Path::Direct => direct(&mut op),
-        Path::Fallback => fallback(&mut op)?,
+        Path::Direct => direct(op),
+        Path::Fallback => fallback(op)?,
     };
     if !matches!(path, Path::Ring(_)) {
         // The ring path told its driver already.
@@ -373,12 +427,7 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
             forget_fd(fd);
         }
     }
-    let res = O::map_result(res);
-    if res < 0 {
-        Err(io::Error::from_raw_os_error(-res))
-    } else {
-        Ok(op.output(res))
-    }
+    Ok((res, matches!(path, Path::Ring(_))))
 }
 
 /// Where a single call went.

@@ -30,6 +30,15 @@ pub(crate) trait Op {
     const OPCODE: u8;
     /// `IORING_FEAT_*` bits the kernel must have for the entry as `prep` fills it.
     const FEATURES: u32 = 0;
+    /// What is left of a write after its first `done` bytes (`None` when nothing is), for a
+    /// write(2) or send(2) on a blocking stream that io_uring completed short (the syscall
+    /// waits to write it all).
+    fn rest(&self, _done: usize) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
     /// Whether a signal handler interrupts it even with `SA_RESTART`, as poll(2).
     const POLL_LIKE: bool = false;
     /// Whether an `EINTR` is retried, as std retries open, fsync, ftruncate and accept.
@@ -332,6 +341,14 @@ impl Op for Write<'_> {
     }
     fn poll_before(&self) -> Option<(RawFd, i16)> {
         Some((self.fd, libc::POLLOUT))
+    }
+    fn rest(&self, done: usize) -> Option<Self> {
+        let buf: &[u8] = self.buf;
+        (self.offset == CURRENT_POSITION && done < buf.len()).then(|| Write {
+            fd: self.fd,
+            buf: &buf[done..],
+            offset: CURRENT_POSITION,
+        })
     }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_write(
@@ -845,6 +862,14 @@ impl Op for Send<'_> {
     fn poll_before(&self) -> Option<(RawFd, i16)> {
         // MSG_DONTWAIT never waits, so there is nothing to limit.
         (self.flags & libc::MSG_DONTWAIT == 0).then_some((self.fd, libc::POLLOUT))
+    }
+    fn rest(&self, done: usize) -> Option<Self> {
+        let buf: &[u8] = self.buf;
+        (self.flags & libc::MSG_DONTWAIT == 0 && done < buf.len()).then(|| Send {
+            fd: self.fd,
+            buf: &buf[done..],
+            flags: self.flags,
+        })
     }
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_send(

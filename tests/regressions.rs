@@ -1517,3 +1517,69 @@ fn poll_interrupted_in_its_first_wait_returns_interrupted() {
     };
     assert_eq!(code, 0, "poll was not interrupted by SIGALRM");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Second review
+// ---------------------------------------------------------------------------------------------
+
+/// write(2) and send(2) on a blocking pipe or socket write everything; io_uring completes
+/// them with what fit at once, so uring_os writes the rest.
+#[test]
+fn big_writes_to_blocking_streams_write_everything() {
+    const LEN: usize = 1 << 20;
+    let data = vec![7u8; LEN];
+    // A pipe, read on another thread.
+    let (reader, writer) = pipe();
+    let drain = thread::spawn(move || {
+        let mut total = 0;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match std::io::Read::read(
+                &mut std::fs::File::from(reader.try_clone().unwrap()),
+                &mut buf,
+            ) {
+                Ok(0) | Err(_) => break total,
+                Ok(n) => total += n,
+            }
+        }
+    });
+    uring_os::nop().unwrap();
+    uring_os::nop().unwrap(); // the thread's ring is up
+    assert_eq!(uring_os::write(&writer, &data).unwrap(), LEN);
+    drop(writer);
+    assert_eq!(drain.join().unwrap(), LEN);
+    // A unix stream socket.
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let drain = thread::spawn(move || {
+        let mut total = 0;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match std::io::Read::read(&mut &b, &mut buf) {
+                Ok(0) | Err(_) => break total,
+                Ok(n) => total += n,
+            }
+        }
+    });
+    assert_eq!(uring_os::send(&a, &data, 0).unwrap(), LEN);
+    drop(a);
+    assert_eq!(drain.join().unwrap(), LEN);
+}
+
+/// A chained entry waited after its deadline passed gets its real error, not TimedOut, when
+/// no timeout fired.
+#[test]
+fn waiting_after_the_deadline_keeps_the_real_error() {
+    let mut buf = [0u8; 8];
+    let res = uring_os::with_timeout(Duration::from_millis(50), || {
+        uring_os::batch(|s| {
+            let read = s.read_file(&uring_os::CWD, "/no/such/file/here", &mut buf);
+            thread::sleep(Duration::from_millis(100));
+            read.wait()
+        })
+    });
+    assert_eq!(
+        res.unwrap_err().raw_os_error(),
+        Some(libc::ENOENT),
+        "the open's error, not a timeout"
+    );
+}
