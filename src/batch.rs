@@ -954,19 +954,21 @@ impl Core {
             return Some(0);
         }
         with_driver(|d| {
-            if refilled {
-                let unsubmitted = d.ring.sq_pending();
-                if unsubmitted > 0 && d.completions.in_flight > unsubmitted {
-                    d.flush_queued();
-                }
-            }
-            indices
+            let ready = indices
                 .map(|i| &queued[i].state)
                 .position(|state| match state {
                     State::Ring { slot } => !d.completions.is_pending(*slot),
                     State::Queued => false,
                     State::Done(_) | State::Taken => true,
-                })
+                });
+            // With nothing ready the caller's wait submits the refills in the same enter.
+            if refilled && ready.is_some() {
+                let unsubmitted = d.ring.sq_pending();
+                if unsubmitted > 0 && d.completions.in_flight > unsubmitted {
+                    d.flush_queued();
+                }
+            }
+            ready
         })
         .unwrap_or(Some(0))
     }
