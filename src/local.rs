@@ -362,6 +362,8 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
         if let Some(fd) = op.nonblock_fd() {
             if op.rest(res as usize).is_some() && blocking_stream(fd) {
                 res = write_rest(&op, res);
+            } else if O::VECTORED_WRITE && op.short(res) && blocking_stream(fd) {
+                res = op.write_rest_direct(res).unwrap_or(res);
             }
         }
     }

@@ -39,6 +39,14 @@ pub(crate) trait Op {
     {
         None
     }
+    /// For a vectored write at the file position that io_uring completed short after `done`
+    /// bytes: writes the rest with writev(2) on the (blocking) fd and returns the total, as
+    /// writev(2) would have; `None` when that does not apply.
+    fn write_rest_direct(&self, _done: i32) -> Option<i32> {
+        None
+    }
+    /// Whether [`write_rest_direct`](Op::write_rest_direct) applies (writev, pwritev).
+    const VECTORED_WRITE: bool = false;
     /// Whether a signal handler interrupts it even with `SA_RESTART`, as poll(2).
     const POLL_LIKE: bool = false;
     /// Whether an `EINTR` is retried, as std retries open, fsync, ftruncate and accept.
@@ -413,6 +421,7 @@ pub(crate) struct WriteVectored<'a, 'b> {
 impl Op for WriteVectored<'_, '_> {
     type Output = usize;
     const OPCODE: u8 = IORING_OP_WRITEV;
+    const VECTORED_WRITE: bool = true;
     fn short(&self, res: i32) -> bool {
         (res as usize) < self.bufs.iter().map(|b| b.len()).sum::<usize>()
     }
@@ -426,6 +435,49 @@ impl Op for WriteVectored<'_, '_> {
     }
     fn poll_before(&self) -> Option<(RawFd, i16)> {
         Some((self.fd, libc::POLLOUT))
+    }
+    fn write_rest_direct(&self, done: i32) -> Option<i32> {
+        if self.offset != CURRENT_POSITION || !self.short(done) {
+            return None;
+        }
+        // What is left after `done` bytes, as iovecs (a rare path: one allocation).
+        let mut skip = done as usize;
+        let mut rest: Vec<libc::iovec> = Vec::new();
+        for buf in self.bufs {
+            if skip >= buf.len() {
+                skip -= buf.len();
+                continue;
+            }
+            rest.push(libc::iovec {
+                iov_base: buf[skip..].as_ptr().cast_mut().cast(),
+                iov_len: buf.len() - skip,
+            });
+            skip = 0;
+        }
+        let mut total = done;
+        let mut first = 0;
+        while first < rest.len() {
+            let count = (rest.len() - first).min(libc::c_int::MAX as usize) as libc::c_int;
+            // SAFETY: the iovecs point into the caller's buffers, alive for this call; the
+            // kernel only reads them.
+            let n = unsafe { libc::writev(self.fd, rest[first..].as_ptr(), count) };
+            if n <= 0 {
+                break; // An error or a signal after progress: writev(2) returns the count.
+            }
+            total = total.saturating_add(n as i32);
+            let mut n = n as usize;
+            while first < rest.len() && n >= rest[first].iov_len {
+                n -= rest[first].iov_len;
+                first += 1;
+            }
+            if n > 0 {
+                let iov = &mut rest[first];
+                // SAFETY: n < iov_len, so the advanced pointer stays inside the buffer.
+                iov.iov_base = unsafe { iov.iov_base.cast::<u8>().add(n) }.cast();
+                iov.iov_len -= n;
+            }
+        }
+        Some(total)
     }
     fn prep(&mut self, sqe: &mut Sqe) {
         // IoSlice is guaranteed ABI-compatible with iovec on Unix.

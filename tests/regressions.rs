@@ -1583,3 +1583,25 @@ fn waiting_after_the_deadline_keeps_the_real_error() {
         "the open's error, not a timeout"
     );
 }
+
+/// writev(2) on a blocking pipe writes everything; io_uring completes it short.
+#[test]
+fn big_writev_to_a_blocking_pipe_writes_everything() {
+    const LEN: usize = 1 << 20;
+    let (first, second) = (vec![1u8; LEN / 2], vec![2u8; LEN / 2]);
+    let (reader, writer) = pipe();
+    let drain = thread::spawn(move || {
+        let mut file = std::fs::File::from(reader);
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut got).unwrap();
+        got
+    });
+    uring_os::nop().unwrap();
+    uring_os::nop().unwrap(); // the thread's ring is up
+    let bufs = [io::IoSlice::new(&first), io::IoSlice::new(&second)];
+    assert_eq!(uring_os::writev(&writer, &bufs).unwrap(), LEN);
+    drop(writer);
+    let got = drain.join().unwrap();
+    assert_eq!(got.len(), LEN);
+    assert!(got[..LEN / 2].iter().all(|&b| b == 1) && got[LEN / 2..].iter().all(|&b| b == 2));
+}
