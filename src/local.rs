@@ -74,9 +74,7 @@ fn signal_interrupts(poll_like: bool) -> bool {
 /// Whether `fd` is a pipe, socket or other stream without `O_NONBLOCK`.
 #[cold]
 fn blocking_stream(fd: RawFd) -> bool {
-    // SAFETY: F_GETFL on any fd number is harmless.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    flags >= 0 && flags & libc::O_NONBLOCK == 0 && !is_file_or_block_device(fd)
+    fd_flags(fd).is_some_and(|flags| flags & libc::O_NONBLOCK == 0) && !is_file_or_block_device(fd)
 }
 
 /// Whether `fd` is a regular file or a block device (where O_NONBLOCK changes nothing).
@@ -95,19 +93,14 @@ fn is_file_or_block_device(fd: RawFd) -> bool {
 /// flag changes nothing): the syscall would then fail with EAGAIN rather than wait.
 #[cold]
 fn nonblocking_stream(fd: RawFd) -> bool {
+    fd_flags(fd).is_some_and(|flags| flags & libc::O_NONBLOCK != 0) && !is_file_or_block_device(fd)
+}
+
+/// The fd's status flags (F_GETFL), or `None` for a bad fd.
+fn fd_flags(fd: RawFd) -> Option<i32> {
     // SAFETY: F_GETFL on any fd number is harmless.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 || flags & libc::O_NONBLOCK == 0 {
-        return false;
-    }
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: fstat writes one stat to a valid pointer.
-    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
-        return false;
-    }
-    // SAFETY: fstat succeeded, so the struct is filled.
-    let mode = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
-    mode != libc::S_IFREG && mode != libc::S_IFBLK
+    (flags >= 0).then_some(flags)
 }
 
 /// Whether an `io_uring_enter` error only means "try again" (a signal, a full CQ or
@@ -598,9 +591,8 @@ impl Driver {
         if self.buffered_fds.get(word).is_some_and(|w| w & bit != 0) {
             return true;
         }
-        // SAFETY: F_GETFL on any fd number is harmless.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-        if flags < 0 || flags & libc::O_DIRECT != 0 || index >= MAX_CACHED_FD {
+        let direct = fd_flags(fd).is_none_or(|flags| flags & libc::O_DIRECT != 0);
+        if direct || index >= MAX_CACHED_FD {
             return false;
         }
         if self.buffered_fds.len() <= word {
