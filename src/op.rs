@@ -273,6 +273,25 @@ impl RawSockAddr {
     }
 }
 
+/// The fd methods of the read and write operations on `self.fd` at `self.offset`: the fd of
+/// a positioned transfer (ESPIPE check), the fd it may wait on (O_NONBLOCK check), and what
+/// poll(2) waits for before it under a timeout without a ring.
+macro_rules! file_transfer_fd {
+    ($events:expr) => {
+        #[inline]
+        fn positioned_fd(&self) -> Option<RawFd> {
+            (self.offset != CURRENT_POSITION).then_some(self.fd)
+        }
+        #[inline]
+        fn nonblock_fd(&self) -> Option<RawFd> {
+            Some(self.fd)
+        }
+        fn poll_before(&self) -> Option<(RawFd, i16)> {
+            Some((self.fd, $events))
+        }
+    };
+}
+
 /// `IORING_OP_NOP`.
 pub(crate) struct Nop;
 
@@ -300,17 +319,7 @@ impl Op for Read<'_> {
     fn short(&self, res: i32) -> bool {
         (res as u32) < rw_len(self.buf.len())
     }
-    #[inline]
-    fn positioned_fd(&self) -> Option<RawFd> {
-        (self.offset != CURRENT_POSITION).then_some(self.fd)
-    }
-    #[inline]
-    fn nonblock_fd(&self) -> Option<RawFd> {
-        Some(self.fd)
-    }
-    fn poll_before(&self) -> Option<(RawFd, i16)> {
-        Some((self.fd, libc::POLLIN))
-    }
+    file_transfer_fd!(libc::POLLIN);
     fn prep(&mut self, sqe: &mut Sqe) {
         sqe.prep_read(
             self.fd,
@@ -339,17 +348,7 @@ impl Op for Write<'_> {
     fn short(&self, res: i32) -> bool {
         (res as u32) < rw_len(self.buf.len())
     }
-    #[inline]
-    fn positioned_fd(&self) -> Option<RawFd> {
-        (self.offset != CURRENT_POSITION).then_some(self.fd)
-    }
-    #[inline]
-    fn nonblock_fd(&self) -> Option<RawFd> {
-        Some(self.fd)
-    }
-    fn poll_before(&self) -> Option<(RawFd, i16)> {
-        Some((self.fd, libc::POLLOUT))
-    }
+    file_transfer_fd!(libc::POLLOUT);
     fn rest(&self, done: usize) -> Option<Self> {
         let buf: &[u8] = self.buf;
         (self.offset == CURRENT_POSITION && done < buf.len()).then(|| Write {
@@ -385,17 +384,7 @@ impl Op for ReadVectored<'_, '_> {
     fn short(&self, res: i32) -> bool {
         (res as usize) < self.bufs.iter().map(|b| b.len()).sum::<usize>()
     }
-    #[inline]
-    fn positioned_fd(&self) -> Option<RawFd> {
-        (self.offset != CURRENT_POSITION).then_some(self.fd)
-    }
-    #[inline]
-    fn nonblock_fd(&self) -> Option<RawFd> {
-        Some(self.fd)
-    }
-    fn poll_before(&self) -> Option<(RawFd, i16)> {
-        Some((self.fd, libc::POLLIN))
-    }
+    file_transfer_fd!(libc::POLLIN);
     fn prep(&mut self, sqe: &mut Sqe) {
         // IoSliceMut is guaranteed ABI-compatible with iovec on Unix.
         sqe.prep_readv(
@@ -425,17 +414,7 @@ impl Op for WriteVectored<'_, '_> {
     fn short(&self, res: i32) -> bool {
         (res as usize) < self.bufs.iter().map(|b| b.len()).sum::<usize>()
     }
-    #[inline]
-    fn positioned_fd(&self) -> Option<RawFd> {
-        (self.offset != CURRENT_POSITION).then_some(self.fd)
-    }
-    #[inline]
-    fn nonblock_fd(&self) -> Option<RawFd> {
-        Some(self.fd)
-    }
-    fn poll_before(&self) -> Option<(RawFd, i16)> {
-        Some((self.fd, libc::POLLOUT))
-    }
+    file_transfer_fd!(libc::POLLOUT);
     fn write_rest_direct(&self, done: i32) -> Option<i32> {
         if self.offset != CURRENT_POSITION || !self.short(done) {
             return None;
