@@ -1146,20 +1146,24 @@ impl<'scope> Batch<'scope, '_> {
 /// openat + read + close one after the other, for [`Batch::read_file`] without direct
 /// descriptors.
 fn read_whole(dir: i32, path: CPath, buf: &mut [u8]) -> io::Result<usize> {
-    let fd = local::run(op::OpenAt {
+    let fd = std::os::fd::IntoRawFd::into_raw_fd(local::run(op::OpenAt {
         dir,
         path,
         flags: libc::O_RDONLY | libc::O_CLOEXEC,
         mode: 0,
-    })?;
-    let res = local::run(op::Read {
-        fd: fd.as_raw_fd(),
-        buf,
-        offset: 0,
-    });
-    local::run(op::Close {
-        fd: std::os::fd::IntoRawFd::into_raw_fd(fd),
-    })?;
+    })?);
+    /// Closes the fd if the read unwinds (through the seam, not libc's close).
+    struct CloseOnUnwind(i32);
+    impl Drop for CloseOnUnwind {
+        fn drop(&mut self) {
+            // SAFETY: the fd was opened above and nothing else owns it.
+            unsafe { crate::sys::syscall::close(self.0) };
+        }
+    }
+    let guard = CloseOnUnwind(fd);
+    let res = local::run(op::Read { fd, buf, offset: 0 });
+    std::mem::forget(guard);
+    local::run(op::Close { fd })?;
     res
 }
 

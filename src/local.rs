@@ -21,6 +21,7 @@ use crate::config::{Backend, Dispatch, Fallback, FallbackReason, Status, config}
 use crate::op::Op;
 use crate::ring::{Cqe, Probe, Ring, SetupError, Sqe, emulate};
 use crate::stats::Counters;
+use crate::sys::syscall as sc;
 use crate::sys::*;
 
 /// Fd numbers up to this are cached as seekable; larger ones are checked every time.
@@ -43,28 +44,28 @@ static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 /// here, so any installed handler that would interrupt counts. Runs only after a signal.
 #[cold]
 fn signal_interrupts(poll_like: bool) -> bool {
-    let last = libc::SIGRTMAX();
-    for signal in 1..=last {
-        if matches!(
-            signal,
-            libc::SIGKILL
-                | libc::SIGSTOP
-                | libc::SIGSEGV
-                | libc::SIGBUS
-                | libc::SIGILL
-                | libc::SIGFPE
-        ) {
+    // Signals 32 up to SIGRTMIN belong to libc (thread cancellation, setxid broadcasts),
+    // whose handlers never interrupt a call of the application's.
+    let libc_internal = 32..sc::sigrtmin();
+    for signal in 1..=64 {
+        if libc_internal.contains(&signal)
+            || matches!(
+                signal,
+                libc::SIGKILL
+                    | libc::SIGSTOP
+                    | libc::SIGSEGV
+                    | libc::SIGBUS
+                    | libc::SIGILL
+                    | libc::SIGFPE
+            )
+        {
             continue;
         }
-        let mut old = std::mem::MaybeUninit::<libc::sigaction>::uninit();
-        // SAFETY: with a null new action, sigaction only reads the current one into `old`.
-        if unsafe { libc::sigaction(signal, std::ptr::null(), old.as_mut_ptr()) } != 0 {
+        let Some(old) = sc::sigaction_of(signal) else {
             continue;
-        }
-        // SAFETY: sigaction succeeded, so `old` is filled.
-        let old = unsafe { old.assume_init() };
-        let handled = old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN;
-        if handled && (poll_like || old.sa_flags & libc::SA_RESTART == 0) {
+        };
+        let handled = old.handler != libc::SIG_DFL && old.handler != libc::SIG_IGN;
+        if handled && (poll_like || old.flags & libc::SA_RESTART as u64 == 0) {
             return true;
         }
     }
@@ -81,7 +82,7 @@ fn blocking_stream(fd: RawFd) -> bool {
 fn is_file_or_block_device(fd: RawFd) -> bool {
     let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fstat writes one stat to a valid pointer.
-    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+    if unsafe { sc::fstat(fd, stat.as_mut_ptr()) } != 0 {
         return true;
     }
     // SAFETY: fstat succeeded, so the struct is filled.
@@ -99,8 +100,8 @@ fn nonblocking_stream(fd: RawFd) -> bool {
 /// The fd's status flags (F_GETFL), or `None` for a bad fd.
 fn fd_flags(fd: RawFd) -> Option<i32> {
     // SAFETY: F_GETFL on any fd number is harmless.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    (flags >= 0).then_some(flags)
+    let flags = unsafe { sc::fcntl(fd, libc::F_GETFL, 0) };
+    (flags >= 0).then_some(flags as i32)
 }
 
 /// Whether an `io_uring_enter` error only means "try again" (a signal, a full CQ or
@@ -117,8 +118,9 @@ pub(crate) fn transient(e: &io::Error) -> bool {
 /// free memory the kernel may still write, so the process stops, saying why.
 #[cold]
 pub(crate) fn ring_failed(e: &io::Error) -> ! {
-    eprintln!("uring_os: io_uring_enter failed with operations in flight: {e}; aborting");
-    std::process::abort()
+    let message =
+        format!("uring_os: io_uring_enter failed with operations in flight: {e}; aborting\n");
+    sc::abort_with(message.as_bytes())
 }
 
 /// The current fork generation: changes in every fork child.
@@ -127,16 +129,16 @@ pub(crate) fn fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
-extern "C" fn after_fork_in_child() {
+unsafe extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
 fn register_fork_handler() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // SAFETY: the handler only bumps an atomic, which is async-signal-safe as a fork child
+        // The handler only bumps an atomic, which is async-signal-safe as a fork child
         // handler must be.
-        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        sc::at_fork_in_child(after_fork_in_child);
     });
 }
 
@@ -203,8 +205,7 @@ fn release_later(remains: crate::ring::Remains) {
     let Ok(mut reaper) = REAPER.try_lock() else {
         return;
     };
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    let pid = sc::getpid();
     if reaper.as_ref().is_some_and(|(owner, _)| *owner != pid) {
         // A fork child inherited the sender but not the thread behind it.
         std::mem::forget(reaper.take());
@@ -519,16 +520,18 @@ fn wait_until_ready(fd: RawFd, events: i16, deadline: Instant) -> Result<(), i32
             events,
             revents: 0,
         };
-        // SAFETY: one valid pollfd for the call.
-        match unsafe { libc::poll(&mut pfd, 1, ms) } {
+        let ts = libc::timespec {
+            tv_sec: (ms / 1000) as libc::time_t,
+            tv_nsec: (ms % 1000) as libc::c_long * 1_000_000,
+        };
+        // SAFETY: one valid pollfd and timespec for the call.
+        match unsafe { sc::ppoll(&mut pfd, 1, &ts) } {
             0 if Instant::now() >= deadline => return Err(libc::ETIMEDOUT),
             0 => continue,
             n if n > 0 => return Ok(()),
-            _ => match io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINTR) => continue,
-                // The call itself will report what is wrong with the fd.
-                _ => return Ok(()),
-            },
+            n if n == -(libc::EINTR as isize) => continue,
+            // The call itself will report what is wrong with the fd.
+            _ => return Ok(()),
         }
     }
 }
@@ -633,9 +636,9 @@ impl Driver {
     #[cold]
     fn check_seekable(&mut self, index: usize, word: usize, bit: u64) -> bool {
         // SAFETY: lseek on any fd number is harmless; SEEK_CUR with offset 0 moves nothing.
-        let res = unsafe { libc::lseek(index as RawFd, 0, libc::SEEK_CUR) };
+        let res = unsafe { sc::lseek(index as RawFd, 0, libc::SEEK_CUR) };
         if res < 0 {
-            return io::Error::last_os_error().raw_os_error() != Some(libc::ESPIPE);
+            return res != -(libc::ESPIPE as isize);
         }
         if index < MAX_CACHED_FD {
             if self.seekable_fds.len() <= word {

@@ -439,7 +439,7 @@ impl Op for WriteVectored<'_, '_> {
             let count = (rest.len() - first).min(libc::c_int::MAX as usize) as libc::c_int;
             // SAFETY: the iovecs point into the caller's buffers, alive for this call; the
             // kernel only reads them.
-            let n = unsafe { libc::writev(self.fd, rest[first..].as_ptr(), count) };
+            let n = unsafe { crate::sys::syscall::writev(self.fd, rest[first..].as_ptr(), count) };
             if n <= 0 {
                 break; // An error or a signal after progress: writev(2) returns the count.
             }
@@ -880,8 +880,7 @@ impl Op for Send<'_> {
     fn after_ring(&self, res: i32) {
         // io_uring always sends with MSG_NOSIGNAL; send(2) without it raises SIGPIPE.
         if res == -libc::EPIPE && self.flags & libc::MSG_NOSIGNAL == 0 {
-            // SAFETY: raise only sends a signal to the calling thread, as send(2) would.
-            unsafe { libc::raise(libc::SIGPIPE) };
+            crate::sys::syscall::raise(libc::SIGPIPE);
         }
     }
     #[inline]
@@ -1053,12 +1052,7 @@ impl Sleep {
 /// counting only when its entry starts, so a relative one would run past the deadline for
 /// entries late in a chain.
 pub(crate) fn monotonic_timespec(deadline: std::time::Instant) -> KernelTimespec {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec to a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let now = crate::sys::syscall::clock_gettime(libc::CLOCK_MONOTONIC);
     let now = Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
     timespec(now + deadline.saturating_duration_since(std::time::Instant::now()))
 }
