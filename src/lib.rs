@@ -28,20 +28,20 @@
 mod batch;
 mod calls;
 mod config;
-mod local;
+mod driver;
 mod op;
 pub mod ring;
+mod single;
 mod stats;
 pub mod sys;
 mod timeout;
 
-pub use batch::{Batch, Handle, batch};
+pub use batch::{Batch, Handle, Window, batch};
 pub use calls::*;
 pub use config::{
     Backend, Config, ConfigError, DEFAULT_ENTRIES, DEFAULT_WARMUP_CALLS, Dispatch, Fallback,
     FallbackReason, Status, configure,
 };
-pub use local::status;
 pub use stats::{Stats, stats};
 pub use timeout::with_timeout;
 

@@ -883,7 +883,7 @@ fn read_file_reads_200_files_and_takes_no_fd_numbers() {
                 .map(|(i, buf)| s.read_file(&dir_fd, format!("f{i}"), buf))
                 .collect();
             let small = s.read_file(&dir_fd, "f10", &mut small);
-            let abs = s.read_file(&CWD, &absolute, &mut abs_buf);
+            let abs = s.read_file(CWD, &absolute, &mut abs_buf);
             let missing = s.read_file(&dir_fd, "missing", &mut missing_buf);
             let is_dir = s.read_file(&dir_fd, "subdir", &mut dir_buf);
             (

@@ -669,7 +669,7 @@ fn fork_inside_a_scope(start: Start) {
                     read.wait()
                 }
                 Start::ReadFile => {
-                    let read = s.read_file(&CWD, &fifo_path, &mut buf);
+                    let read = s.read_file(CWD, &fifo_path, &mut buf);
                     s.submit();
                     read.wait()
                 }
@@ -807,7 +807,7 @@ fn read_file_in_a_fork_child_of_a_parents_scope_reads_the_file() {
                 return (pid, None);
             }
             alarm(8);
-            let read = s.read_file(&CWD, &path, &mut buf).wait();
+            let read = s.read_file(CWD, &path, &mut buf).wait();
             let read = read.map_err(|e| format!("{e} ({:?})", e.raw_os_error()));
             (pid, Some(read))
         })
@@ -863,7 +863,7 @@ fn read_file_after_long_chains(path: &Path, content: &[u8]) -> Result<String, St
             uring_os::batch(|s| {
                 let (preads, read) = s.link(|s| {
                     let preads: Vec<_> = bufs.iter_mut().map(|b| s.pread(&file, b, 0)).collect();
-                    (preads, s.read_file(&CWD, path, &mut buf))
+                    (preads, s.read_file(CWD, path, &mut buf))
                 });
                 let preads: Vec<String> = preads.into_iter().map(|h| outcome(&h.wait())).collect();
                 (preads, read.wait())
@@ -890,7 +890,7 @@ fn read_file_after_long_chains(path: &Path, content: &[u8]) -> Result<String, St
     // read_file on its own still works, more times than there are fixed-file slots.
     for round in 0..rounds {
         let timed = round % 2 == 0;
-        let read = |buf: &mut [u8]| uring_os::batch(|s| s.read_file(&CWD, path, buf).wait());
+        let read = |buf: &mut [u8]| uring_os::batch(|s| s.read_file(CWD, path, buf).wait());
         let res = if timed {
             uring_os::with_timeout(Duration::from_secs(5), || read(&mut buf))
         } else {
@@ -956,7 +956,7 @@ fn nul_in_chains(dir: &Path) -> Result<String, String> {
             let (a, b, c, d) = s.link(|s| {
                 (
                     s.nop(),
-                    s.unlinkat(&CWD, "a\0b", 0),
+                    s.unlinkat(CWD, "a\0b", 0),
                     s.nop(),
                     s.pwrite(&file, b"CHANGED", 0),
                 )
@@ -970,8 +970,8 @@ fn nul_in_chains(dir: &Path) -> Result<String, String> {
             // An entry that fails before the one with the NUL.
             let (a, b, c) = s.link(|s| {
                 (
-                    s.openat(&CWD, &missing, libc::O_RDONLY | libc::O_CLOEXEC, 0),
-                    s.mkdirat(&CWD, "a\0b", 0o755),
+                    s.openat(CWD, &missing, libc::O_RDONLY | libc::O_CLOEXEC, 0),
+                    s.mkdirat(CWD, "a\0b", 0o755),
                     s.pwrite(&file, b"CHANGED", 0),
                 )
             });
@@ -1572,7 +1572,7 @@ fn waiting_after_the_deadline_keeps_the_real_error() {
     let mut buf = [0u8; 8];
     let res = uring_os::with_timeout(Duration::from_millis(50), || {
         uring_os::batch(|s| {
-            let read = s.read_file(&uring_os::CWD, "/no/such/file/here", &mut buf);
+            let read = s.read_file(uring_os::CWD, "/no/such/file/here", &mut buf);
             thread::sleep(Duration::from_millis(100));
             read.wait()
         })

@@ -1,0 +1,268 @@
+//! Where a wait loops. Every `io_uring_enter` that waits is made here: for the blocking
+//! entry of a single call (with its signal and `O_NONBLOCK` handling), for any completion of
+//! a batch, and to make room in the rings. A wait returns only once the entries it is
+//! responsible for are reaped, so the kernel never touches memory that was given back.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use super::{BLOCKING, Driver, IGNORED, nonblocking_stream};
+use crate::op::OnSignal;
+use crate::sys::syscall::{self as sc, Errno};
+
+/// Entries kept free in the CQ for the blocking path: an operation, its linked timeout and a
+/// cancel.
+const CQ_RESERVE: u32 = 3;
+
+/// What the first enter of a blocking call found.
+pub(crate) enum FirstWait {
+    /// The blocking entry completed first, with this result.
+    Done(i32),
+    /// A signal cut the wait short.
+    Interrupted,
+    /// Something else: other completions first, or an error to look at in the full wait.
+    Pending,
+}
+
+/// How a full wait for the blocking entry ended.
+pub(crate) enum Waited {
+    /// Its completion arrived, with this result (`-EINTR` if a signal cancelled it).
+    Completed(i32),
+    /// The kernel refused the submission before consuming the entries, which were taken
+    /// back: nothing of them runs.
+    Withdrawn,
+}
+
+/// Whether an `io_uring_enter` error only means "try again" (a signal, a full CQ or
+/// memory pressure).
+pub(crate) fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
+    )
+}
+
+/// The ring refused to go on while operations may be in flight (e.g. EBADR after the kernel
+/// dropped a completion, EOWNERDEAD from a dead SQPOLL thread). Returning or unwinding would
+/// free memory the kernel may still write, so the process stops, saying why.
+#[cold]
+pub(crate) fn ring_failed(e: &io::Error) -> ! {
+    let message =
+        format!("uring_os: io_uring_enter failed with operations in flight: {e}; aborting\n");
+    sc::abort_with(message.as_bytes())
+}
+
+/// After a wait cut short by a signal: whether the syscall would have failed with EINTR,
+/// which happens only when a handler ran that was installed without `SA_RESTART` (poll(2)
+/// fails after any handler). A stop and continue, a ptrace attach or an `SA_RESTART`
+/// handler restart the syscall, so the call keeps waiting. Which signal arrived is unknown
+/// here, so any installed handler that would interrupt counts. Runs only after a signal.
+#[cold]
+fn signal_interrupts(on_signal: OnSignal) -> bool {
+    if on_signal == OnSignal::Restart {
+        return false;
+    }
+    // Signals 32 up to SIGRTMIN belong to libc (thread cancellation, setxid broadcasts),
+    // whose handlers never interrupt a call of the application's.
+    let libc_internal = 32..sc::sigrtmin();
+    for signal in 1..=64 {
+        if libc_internal.contains(&signal)
+            || matches!(
+                signal,
+                libc::SIGKILL
+                    | libc::SIGSTOP
+                    | libc::SIGSEGV
+                    | libc::SIGBUS
+                    | libc::SIGILL
+                    | libc::SIGFPE
+            )
+        {
+            continue;
+        }
+        let Some(action) = sc::sigaction_of(signal) else {
+            continue;
+        };
+        let handled = action.handler != libc::SIG_DFL && action.handler != libc::SIG_IGN;
+        let restarts = action.flags & libc::SA_RESTART as u64 != 0;
+        if handled && (on_signal == OnSignal::InterruptAlways || !restarts) {
+            return true;
+        }
+    }
+    false
+}
+
+impl Driver {
+    /// Submits whatever is queued without waiting. Only entries whose memory outlives their
+    /// completion are ever queued (see the single-call path and the batch scope).
+    #[cold]
+    pub(crate) fn flush_queued(&mut self) {
+        while self.ring.sq_pending() > 0 {
+            // SAFETY: every queued entry points to memory its owner keeps until the
+            // completion is reaped (blocking ops wait in `wait_blocking`, batch ops in their
+            // scope).
+            let res = unsafe { self.ring.submit() };
+            self.counters.enter();
+            if let Err(e) = res {
+                if !transient(&e) {
+                    ring_failed(&e);
+                }
+                self.reap_into_completions();
+            }
+        }
+    }
+
+    /// Makes room for `n` more batch entries: SQ space, and CQ space counting everything in
+    /// flight, submitting and waiting for completions as needed.
+    pub(crate) fn make_room(&mut self, n: u32) {
+        let capacity = self.ring.cq_entries().saturating_sub(CQ_RESERVE).max(1);
+        while self.completions.in_flight + n > capacity && self.completions.in_flight > 0 {
+            self.wait_one();
+        }
+        if self.ring.sq_space_left() < n {
+            self.flush_queued();
+        }
+    }
+
+    /// Submits what is queued and waits for at least one completion, filing everything
+    /// that arrived. A signal only shortens the wait.
+    pub(crate) fn wait_one(&mut self) {
+        if self.completions.in_flight == 0 && self.ring.sq_pending() == 0 {
+            // Nothing can complete: blocking would never end.
+            self.reap_into_completions();
+            return;
+        }
+        // SAFETY: every queued entry points to memory its owner keeps until the completion is
+        // reaped (batch operations live in their scope, which waits for all of them).
+        let res = unsafe { self.ring.submit_and_wait(1) };
+        self.counters.enter();
+        if let Err(e) = res {
+            if !transient(&e) {
+                ring_failed(&e);
+            }
+        }
+        self.reap_into_completions();
+    }
+
+    /// Submits what is queued and waits for one completion; if the oldest one is the
+    /// BLOCKING entry's, takes it. Otherwise everything is left as it was for
+    /// [`wait_blocking`](Driver::wait_blocking), whose enter then submits what is still
+    /// queued and finds the completions already there.
+    ///
+    /// # Safety
+    /// As [`wait_blocking`](Driver::wait_blocking).
+    #[inline]
+    pub(crate) unsafe fn submit_and_take_blocking(&mut self) -> FirstWait {
+        // SAFETY: the caller's contract.
+        let res = unsafe { self.ring.submit_and_wait(1) };
+        self.counters.enter();
+        if let Err(e) = res {
+            return if e.raw_os_error() == Some(libc::EINTR) {
+                FirstWait::Interrupted
+            } else {
+                FirstWait::Pending
+            };
+        }
+        if self.ring.cq_ready() == 0 {
+            // With min_complete 1, an enter that returns with nothing to reap was cut short
+            // by a signal.
+            return FirstWait::Interrupted;
+        }
+        match self.ring.peek_cqe_if(|cqe| cqe.user_data() == BLOCKING) {
+            Some(cqe) => FirstWait::Done(cqe.result()),
+            None => FirstWait::Pending,
+        }
+    }
+
+    /// Queues a cancel of the BLOCKING entry; `false` if the SQ has no room for it now (the
+    /// next enter makes room, and the caller tries again after it).
+    fn cancel_blocking(&mut self) -> bool {
+        match self.ring.get_sqe() {
+            Some(sqe) => {
+                sqe.prep_cancel(BLOCKING, 0).user_data(IGNORED);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Submits what is queued and waits for the BLOCKING completion, dispatching others.
+    ///
+    /// On a signal the operation is cancelled (if the syscall would fail with EINTR, see
+    /// [`OnSignal`]) and still waited for: a cancelled operation gives `-EINTR`, one that
+    /// completed anyway its own result, so no data is lost. With `nonblock`, the entry is
+    /// only submitted first; if it did not complete at once and the fd is an `O_NONBLOCK`
+    /// stream, it is cancelled and gives the would-block errno, as the syscall would have.
+    /// `mark` is where the entries of this call start in the SQ, for a withdrawal.
+    ///
+    /// # Safety
+    /// Every queued entry must point to memory that stays valid until its completion is
+    /// reaped; the BLOCKING entry's memory until this returns.
+    pub(crate) unsafe fn wait_blocking(
+        &mut self,
+        on_signal: OnSignal,
+        mark: u32,
+        mut nonblock: Option<(RawFd, Errno)>,
+        interrupted_before: bool,
+    ) -> Waited {
+        let mut cancelled = false;
+        if interrupted_before && signal_interrupts(on_signal) {
+            // A signal already cut the first wait short (see submit_and_take_blocking).
+            cancelled = self.cancel_blocking();
+        }
+        let mut would_block: Option<Errno> = None;
+        loop {
+            // An operation that may have to wait on an fd with O_NONBLOCK is first only
+            // submitted: if it did not complete at once, the fd decides below.
+            let wait_nr = if nonblock.is_some() { 0 } else { 1 };
+            // SAFETY: the caller's contract.
+            let res = unsafe { self.ring.submit_and_wait(wait_nr) };
+            self.counters.enter();
+            let mut interrupted = false;
+            if let Err(e) = &res {
+                match e.raw_os_error() {
+                    Some(libc::EINTR) => interrupted = true,
+                    _ if transient(e) => {}
+                    _ if self.ring.sq_pending() > 0 && self.ring.withdraw_to(mark) => {
+                        // Refused before consuming anything (e.g. a vfork child sharing our
+                        // memory): our entries are taken back, so they never run; batch
+                        // entries queued before them stay.
+                        return Waited::Withdrawn;
+                    }
+                    _ => ring_failed(e),
+                }
+            }
+            let mut reaped = false;
+            while let Some(cqe) = self.ring.peek_cqe() {
+                reaped = true;
+                self.dispatch(cqe);
+            }
+            if let Some(r) = self.blocking_result.take() {
+                let was_cancelled = r == -libc::ECANCELED || r == -libc::EINTR;
+                return Waited::Completed(match would_block {
+                    Some(errno) if was_cancelled => -errno.0,
+                    _ if cancelled && was_cancelled => -libc::EINTR,
+                    _ => r,
+                });
+            }
+            if let Some((fd, errno)) = nonblock.take() {
+                // io_uring waits for a pipe or socket even when it is O_NONBLOCK; the
+                // syscall would fail at once instead.
+                if nonblocking_stream(fd) && self.cancel_blocking() {
+                    cancelled = true;
+                    would_block = Some(errno);
+                }
+                continue;
+            }
+            // With min_complete 1, an enter that returns with nothing to reap was cut short
+            // by a signal (its handler has run by now).
+            if res.is_ok() && !reaped {
+                interrupted = true;
+            }
+            if interrupted && !cancelled && signal_interrupts(on_signal) {
+                // The cancel goes in the next enter; with the SQ full, that enter submits
+                // what is queued first and the cancel follows in the one after.
+                cancelled = self.cancel_blocking();
+            }
+        }
+    }
+}
