@@ -278,10 +278,10 @@ impl Core {
     fn start_on_ring(driver: &mut Driver, chain: &mut [Queued], may_run_now: bool) -> bool {
         let timed = chain.iter().any(|q| q.deadline.is_some());
         let sqes = chain.len() * if timed { 2 } else { 1 };
-        // SAFETY: every Queued entry holds a live operation.
         let fits = chain.iter().all(|q| {
             matches!(q.state, State::Queued)
                 && !auto_syscall_in_batch(q.fns.punted)
+                // SAFETY: every Queued entry holds a live operation.
                 && unsafe { (q.fns.fits)(q.op, &mut *driver) }
         });
         if !fits || sqes > driver.ring.sq_entries() as usize {
@@ -353,9 +353,9 @@ impl Core {
                     q.state = State::Done(Ok(-libc::ECANCELED));
                 }
             } else if matches!(q.state, State::Queued) {
+                let ring_has_it = driver.is_some_and(|d| (q.fns.has)(d));
                 // SAFETY: a Queued entry holds a live operation; the syscall is done with it
                 // when it returns.
-                let ring_has_it = driver.is_some_and(|d| (q.fns.has)(d));
                 q.state = State::Done(unsafe { (q.fns.syscall)(q.op, ring_has_it) });
             }
             if let State::Done(res) = &q.state {

@@ -574,10 +574,8 @@ mod tests {
     fn positioned_vectored_read_uses_the_whole_offset() {
         let mut fds = [0; 2];
         // SAFETY: a valid array of two fds.
-        assert_eq!(
-            unsafe { socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, &mut fds) },
-            0
-        );
+        let res = unsafe { socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, &mut fds) };
+        assert_eq!(res, 0);
         // SAFETY: the message is valid for its length.
         assert_eq!(unsafe { write(fds[0], b"hi".as_ptr(), 2) }, 2);
         let mut buf = [0u8; 2];
