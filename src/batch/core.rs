@@ -92,6 +92,9 @@ pub(super) struct Core {
     /// which must stay open while the kernel may look them up): each in the arena, with
     /// its drop function.
     pub(super) kept: RefCell<Vec<Kept>>,
+    /// Set when the scope's closure returned; a scope dropped without it is unwinding
+    /// from a panic of its own closure (not merely dropped while another panic unwinds).
+    pub(super) returned: Cell<bool>,
 }
 
 /// A value kept in the arena until the scope ends, and its drop function.
@@ -377,9 +380,9 @@ impl Core {
     /// Waits for entry `index` and takes its raw result and its operation; `None` if it
     /// cannot be reaped (a fork child, or no driver).
     pub(super) fn take_result(&self, index: usize) -> Option<Taken> {
-        if index >= self.started.get() {
-            self.start_pending();
-        }
+        // A wait starts everything queued before it: the awaited operation may depend on
+        // one queued after it (a read on a pipe, then the write that feeds it).
+        self.start_pending();
         let (state, timeout_slot, op, after, fns) = {
             let mut queued = self.queued.borrow_mut();
             let q = &mut queued[index];

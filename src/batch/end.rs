@@ -14,7 +14,9 @@ impl Drop for Core {
             self.leak.set(true);
         }
         self.linking.set(false);
-        let cancel = std::thread::panicking();
+        // The scope's own closure panicked. (A scope that runs in a Drop while another panic
+        // unwinds, such as a flush-on-drop guard, returned normally and runs everything.)
+        let cancel = !self.returned.get();
         if cancel {
             // Unwinding: what never started never will (no write or unlink on the way out).
             let started = self.started.replace(self.queued.get_mut().len());

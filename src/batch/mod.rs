@@ -107,13 +107,16 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
             generation: fork_generation(),
             leak: Cell::new(false),
             kept: RefCell::new(Vec::new()),
+            returned: Cell::new(false),
         },
         _scope: PhantomData,
         _env: PhantomData,
     };
     Counters::current().batch();
     // The scope's Drop, not the handles', waits for everything; it runs on unwind too.
-    f(&scope)
+    let result = f(&scope);
+    scope.core.returned.set(true);
+    result
 }
 
 impl<'scope> Batch<'scope, '_> {
