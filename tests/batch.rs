@@ -8,12 +8,13 @@
 //! Tests that count this process's fd numbers take [`exclusive`]; every other test holds
 //! [`shared`] for its whole run, so no other test opens or closes fds while one counts.
 
+#[macro_use]
 mod common;
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +22,12 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, mps
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::fork::in_child_reporting;
+use common::seccomp::refuse_io_uring;
+use common::{
+    assert_pipe_unread, errno, fd_count, has_ring, pipe, record, records_file, rw_file, skip, sys,
+    within,
+};
 use uring_os::{Backend, CWD, FallbackReason};
 
 // ---------------------------------------------------------------------------------------------
@@ -40,222 +47,11 @@ fn exclusive() -> RwLockWriteGuard<'static, ()> {
     FDS.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Prints why a test is skipped; the harness shows it with `--nocapture` or on failure.
-fn skip(test: &str, reason: impl std::fmt::Display) {
-    eprintln!("skipped {test}: {reason}");
-}
-
-/// Whether this thread's calls go through a ring. Where io_uring is refused or disabled that
-/// is `false`; any other reason to run syscalls is a bug and fails the test.
-fn has_ring() -> bool {
-    match uring_os::status().backend {
-        Backend::IoUring { .. } => true,
-        Backend::Syscall {
-            reason:
-                FallbackReason::Disabled
-                | FallbackReason::PermissionDenied(_)
-                | FallbackReason::KernelTooOld,
-        } => false,
-        Backend::Syscall { reason } => panic!("no ring, for an unexpected reason: {reason}"),
-        other => panic!("unknown backend {other:?}"),
-    }
-}
-
-/// Skips the test unless this thread's calls go through a ring.
-macro_rules! require_ring {
-    ($test:expr) => {
-        if !has_ring() {
-            skip($test, "io_uring is refused or disabled here");
-            return;
-        }
-    };
-}
-
-/// A pipe: (read end, write end), both close-on-exec.
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two fds pipe2 writes.
-    let res = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
-    assert_eq!(res, 0, "pipe2: {}", io::Error::last_os_error());
-    // SAFETY: pipe2 just returned these two fds, and nothing else owns them.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-}
-
-/// write(2) straight to the kernel, bypassing uring_os.
-fn raw_write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the call.
-    let res = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-    if res < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(res as usize)
-    }
-}
-
-/// A non-blocking read(2) straight to the kernel: what is in the pipe now, or `WouldBlock`.
-fn raw_read_now(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: F_GETFL/F_SETFL take and return plain integers.
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        assert!(flags >= 0, "F_GETFL: {}", io::Error::last_os_error());
-        let res = libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-        assert_eq!(res, 0, "F_SETFL: {}", io::Error::last_os_error());
-    }
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the call.
-    let res = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-    if res < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(res as usize)
-    }
-}
-
-/// Checks that nothing of ours still reads the empty pipe `reader`: a byte written now is
-/// still there for a plain read. The nops first run any task work the ring deferred, which is
-/// where a forgotten read would take the byte.
-fn assert_pipe_unread(reader: BorrowedFd<'_>, writer: BorrowedFd<'_>) {
-    assert_eq!(raw_write(writer, b"Z").unwrap(), 1);
-    for _ in 0..3 {
-        uring_os::nop().unwrap();
-    }
-    thread::sleep(Duration::from_millis(20));
-    uring_os::nop().unwrap();
-    let mut buf = [0u8; 4];
-    let n = raw_read_now(reader, &mut buf)
-        .expect("the byte written after the call must still be in the pipe");
-    assert_eq!(&buf[..n], b"Z", "exactly the byte written later");
-}
-
-/// The 8 bytes of record `i`: distinct for every `i`, so a misplaced offset shows.
-fn record(i: usize) -> [u8; 8] {
-    (i as u64)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .rotate_left(17)
-        .to_le_bytes()
-}
-
-/// Writes `count` records to `path` and opens it read-only.
-fn records_file(path: &Path, count: usize) -> File {
-    let data: Vec<u8> = (0..count).flat_map(record).collect();
-    fs::write(path, data).unwrap();
-    File::open(path).unwrap()
-}
-
-/// A file opened for reading and writing, created empty.
-fn rw_file(path: &Path) -> File {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .unwrap()
-}
-
-/// The errno of an `io::Result`, for comparing.
-fn errno<T: std::fmt::Debug>(res: &io::Result<T>) -> Option<i32> {
-    match res {
-        Ok(v) => panic!("expected an error, got Ok({v:?})"),
-        Err(e) => e.raw_os_error(),
-    }
-}
-
 /// Leaks a handle with `mem::forget`: the scope, not the handle, must see its operation
 /// through. (Handle has no `Drop` today; leaking must stay sound should it get one.)
 #[allow(clippy::forget_non_drop, reason = "leaks on purpose")]
 fn leak<T>(handle: uring_os::Handle<'_, T>) {
     std::mem::forget(handle);
-}
-
-/// How many fd numbers this process has open.
-fn fd_count() -> usize {
-    fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Runs `f` on its own thread and fails the test if it has not finished within `limit`,
-/// so a call that blocks when it must not shows up as a failure instead of a hang.
-fn within<T: Send + 'static>(
-    limit: Duration,
-    what: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (done_tx, done_rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let _ = done_tx.send(f());
-    });
-    match done_rx.recv_timeout(limit) {
-        Ok(value) => {
-            worker.join().expect("worker finished");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            // The worker panicked: report its panic as this test's.
-            Err(panic) => panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the worker sends before it ends"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not return within {limit:?}"),
-    }
-}
-
-/// Runs `f` in a fork child (killed by SIGALRM after `alarm_secs`, so a hang shows as a
-/// failure) and returns what it returned; a child that panicked, hung or died is an `Err`.
-/// The child must not print (see `common::fork_child`); it reports through a pipe instead.
-fn in_child(alarm_secs: u32, f: impl FnOnce() -> Result<String, String>) -> Result<String, String> {
-    let (reader, writer) = pipe();
-    let pid = common::fork_child(move || {
-        // SAFETY: alarm takes a plain integer; SIGALRM's default action ends the child.
-        unsafe { libc::alarm(alarm_secs) };
-        let (tag, text) = match f() {
-            Ok(text) => (b'O', text),
-            Err(text) => (b'E', text),
-        };
-        let mut message = vec![tag];
-        message.extend_from_slice(text.as_bytes());
-        let mut rest = &message[..];
-        while !rest.is_empty() {
-            match raw_write(writer.as_fd(), rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return 3,
-            }
-        }
-        0
-    });
-    // The parent's copy of the write end went with the closure: read to EOF.
-    let mut message = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        // SAFETY: `buf` is valid for writes of its length for the call.
-        let n = unsafe { libc::read(reader.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        match n {
-            0 => break,
-            n if n > 0 => message.extend_from_slice(&buf[..n as usize]),
-            _ => {
-                let err = io::Error::last_os_error();
-                assert_eq!(err.kind(), ErrorKind::Interrupted, "read: {err}");
-            }
-        }
-    }
-    let status = common::wait_child(pid);
-    let text = String::from_utf8_lossy(message.get(1..).unwrap_or_default()).into_owned();
-    match (status, message.first()) {
-        (0, Some(b'O')) => Ok(text),
-        (0, Some(b'E')) => Err(text),
-        (status, _) if status == 128 + libc::SIGALRM => Err(format!(
-            "child hung: killed by SIGALRM after {alarm_secs} s"
-        )),
-        (status, _) => Err(format!("child exited with status {status}: {text}")),
-    }
-}
-
-/// `Err(message)` from the enclosing function unless `cond` holds (for fork children, which
-/// must not panic).
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,7 +154,7 @@ fn scope_end_waits_for_a_leaked_read_that_completes_later() {
         thread::spawn(move || {
             thread::sleep(Duration::from_millis(100));
             wrote.store(true, Ordering::SeqCst);
-            assert_eq!(raw_write(writer.as_fd(), b"late").unwrap(), 4);
+            assert_eq!(sys::write(writer.as_fd(), b"late").unwrap(), 4);
             writer
         })
     };
@@ -467,7 +263,7 @@ fn pread_and_pwrite_on_a_pipe_are_espipe_like_libc() {
     let _fds = shared();
     let (pipe_r, pipe_w) = pipe();
     // Data in the pipe, so a pread that wrongly reads the pipe shows instead of blocking.
-    raw_write(pipe_w.as_fd(), b"pipe data").unwrap();
+    sys::write(pipe_w.as_fd(), b"pipe data").unwrap();
     let mut direct_buf = [0u8; 4];
     // SAFETY: the buffer is valid for writes of 4 bytes for the call.
     let direct = unsafe { libc::pread(pipe_r.as_raw_fd(), direct_buf.as_mut_ptr().cast(), 4, 0) };
@@ -579,8 +375,8 @@ fn panic_in_a_scope_cancels_blocked_reads_and_unwinds_promptly() {
         let writer2 = writer2.try_clone().unwrap();
         thread::spawn(move || {
             if stop_rx.recv_timeout(Duration::from_secs(2)).is_err() {
-                let _ = raw_write(writer.as_fd(), &[b'W'; READS]);
-                let _ = raw_write(writer2.as_fd(), b"W");
+                let _ = sys::write(writer.as_fd(), &[b'W'; READS]);
+                let _ = sys::write(writer2.as_fd(), b"W");
             }
         })
     };
@@ -614,7 +410,7 @@ fn panic_in_a_scope_cancels_blocked_reads_and_unwinds_promptly() {
     assert_pipe_unread(reader2.as_fd(), writer2.as_fd());
     // The thread's ring still works, in and out of scopes.
     let mut buf = [0u8; 2];
-    raw_write(writer.as_fd(), b"ok").unwrap();
+    sys::write(writer.as_fd(), b"ok").unwrap();
     assert_eq!(
         uring_os::batch(|s| s.read(&reader, &mut buf).wait()).unwrap(),
         2
@@ -832,7 +628,7 @@ fn drain_holds_back_an_operation_while_an_earlier_one_blocks() {
         // Time enough for an undrained write to run; a drained one must not.
         thread::sleep(Duration::from_millis(100));
         let before = fs::read(&path).unwrap();
-        raw_write(writer.as_fd(), b"go").unwrap();
+        sys::write(writer.as_fd(), b"go").unwrap();
         (read.wait(), write.wait(), before)
     });
     assert!(
@@ -1056,7 +852,7 @@ fn with_timeout_times_out_a_read_on_an_empty_pipe_and_leaves_it_unread() {
         let writer = writer.try_clone().unwrap();
         thread::spawn(move || {
             if stop_rx.recv_timeout(Duration::from_secs(3)).is_err() {
-                let _ = raw_write(writer.as_fd(), b"W");
+                let _ = sys::write(writer.as_fd(), b"W");
             }
         })
     };
@@ -1079,7 +875,7 @@ fn with_timeout_times_out_a_read_on_an_empty_pipe_and_leaves_it_unread() {
     );
     assert_pipe_unread(reader.as_fd(), writer.as_fd());
     // The next call of the thread has no deadline left over.
-    raw_write(writer.as_fd(), b"x").unwrap();
+    sys::write(writer.as_fd(), b"x").unwrap();
     let mut one = [0u8; 1];
     assert_eq!(uring_os::read(&reader, &mut one).unwrap(), 1);
 }
@@ -1090,7 +886,7 @@ fn with_timeout_leaves_calls_that_finish_in_time_alone() {
     let dir = tempfile::tempdir().unwrap();
     let file = records_file(&dir.path().join("records"), 4);
     let (reader, writer) = pipe();
-    raw_write(writer.as_fd(), b"ready").unwrap();
+    sys::write(writer.as_fd(), b"ready").unwrap();
     let mut buf = [0u8; 8];
     let mut pipe_buf = [0u8; 8];
     let (read, pipe_read, value) = uring_os::with_timeout(Duration::from_secs(5), || {
@@ -1108,7 +904,7 @@ fn with_timeout_leaves_calls_that_finish_in_time_alone() {
     // The deadline is gone afterwards: a read that takes longer than it is unaffected.
     let late = thread::spawn(move || {
         thread::sleep(Duration::from_millis(100));
-        raw_write(writer.as_fd(), b"later").unwrap();
+        sys::write(writer.as_fd(), b"later").unwrap();
         writer
     });
     let _ = uring_os::with_timeout(Duration::from_millis(10), uring_os::nop);
@@ -1130,7 +926,7 @@ fn with_timeout_in_a_batch_times_out_only_what_was_queued_under_it() {
     let (free_r, free_w) = pipe();
     let writer = thread::spawn(move || {
         thread::sleep(Duration::from_millis(200));
-        raw_write(free_w.as_fd(), b"y").unwrap();
+        sys::write(free_w.as_fd(), b"y").unwrap();
         free_w
     });
     // If the timeout does not fire, a byte after 3 s ends the read, and the bound fails.
@@ -1139,7 +935,7 @@ fn with_timeout_in_a_batch_times_out_only_what_was_queued_under_it() {
         let timed_w = timed_w.try_clone().unwrap();
         thread::spawn(move || {
             if stop_rx.recv_timeout(Duration::from_secs(3)).is_err() {
-                let _ = raw_write(timed_w.as_fd(), b"W");
+                let _ = sys::write(timed_w.as_fd(), b"W");
             }
         })
     };
@@ -1318,11 +1114,9 @@ fn without_io_uring_a_batch_gives_the_same_results() {
     check_small_batch(&on_ring);
     let parent_has_ring = has_ring();
     let path: PathBuf = dir.path().to_owned();
-    let in_fallback = in_child(20, move || {
-        match common::forbid_io_uring_setup() {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::Unsupported => return Ok("unsupported".into()),
-            Err(e) => return Err(format!("seccomp: {e}")),
+    let in_fallback = in_child_reporting(Duration::from_secs(20), move || {
+        if !refuse_io_uring()? {
+            return Ok("unsupported".into());
         }
         let backend = uring_os::status().backend;
         ensure!(
@@ -1372,7 +1166,7 @@ fn window_inside_link_does_not_hang() {
     let dir = tempfile::tempdir().unwrap();
     records_file(&dir.path().join("records"), 8);
     let path = dir.path().join("records");
-    let res = in_child(5, move || {
+    let res = in_child_reporting(Duration::from_secs(5), move || {
         let file = File::open(&path).map_err(|e| e.to_string())?;
         let mut bufs = [[0u8; 8]; 8];
         let results: Vec<(usize, Result<usize, Option<i32>>)> = uring_os::batch(|s| {
@@ -1441,7 +1235,7 @@ fn with_timeout_applies_to_linked_operations() {
         let writer = writer.try_clone().unwrap();
         thread::spawn(move || {
             if stop_rx.recv_timeout(Duration::from_secs(3)).is_err() {
-                let _ = raw_write(writer.as_fd(), b"W");
+                let _ = sys::write(writer.as_fd(), b"W");
             }
         })
     };
@@ -1483,8 +1277,8 @@ fn short_read_ends_a_chain_the_same_way_with_and_without_the_ring() {
     };
     let on_this_thread = run(dir.path()).unwrap();
     let path = dir.path().to_owned();
-    let in_fallback = in_child(10, move || {
-        match common::forbid_io_uring_setup() {
+    let in_fallback = in_child_reporting(Duration::from_secs(10), move || {
+        match common::seccomp::forbid_io_uring_setup() {
             Ok(()) => {}
             Err(e) => return Err(format!("seccomp: {e}")),
         }
@@ -1509,12 +1303,12 @@ fn waiting_a_parents_handle_in_a_fork_child_does_not_hang() {
     let (child, parent_read) = uring_os::batch(|s| {
         let handle = s.read(&reader, &mut buf);
         s.submit();
-        let child = in_child(5, move || {
+        let child = in_child_reporting(Duration::from_secs(5), move || {
             let res = handle.wait();
             Ok(format!("{:?}", res.map_err(|e| e.raw_os_error())))
         });
         // The parent's own read completes as usual.
-        raw_write(writer.as_fd(), b"p").unwrap();
+        sys::write(writer.as_fd(), b"p").unwrap();
         (child, s.nop().wait())
     });
     parent_read.unwrap();

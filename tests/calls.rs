@@ -9,19 +9,20 @@
 //! run in a fork child (see `common`).
 
 mod call_cases;
+#[macro_use]
 mod common;
 
 use std::fs::File;
 use std::io::{self, ErrorKind, Read};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use call_cases::{Api, Case, sys};
+use call_cases::{Api, Case};
+use common::{is_pattern, pattern_file, pipe, sys};
 use uring_os::ring::DeniedBy;
 use uring_os::{Backend, Config, ConfigError, FallbackReason};
 
@@ -67,7 +68,7 @@ fn offset_u64_max_matches_libc() {
             (dup2, or closed by std and reused), keeps its cached verdict; checking every call \
             would cost an lseek per pread (see README)"]
 fn positioned_calls_on_a_reused_fd_number_give_espipe() {
-    call_cases::warm_up();
+    common::warm_up();
     let (_tmp, file) = pattern_file(4096);
     let mut problems = Vec::new();
     for write in [false, true] {
@@ -86,9 +87,9 @@ fn positioned_calls_on_a_reused_fd_number_give_espipe() {
         let res = unsafe { libc::dup2(end.as_raw_fd(), number) };
         assert_eq!(res, number);
         let ours = if write {
-            uring_os::pwrite(&slot, b"x", 0).map_err(call_cases::ue)
+            uring_os::pwrite(&slot, b"x", 0).map_err(common::ue)
         } else {
-            uring_os::pread(&slot, &mut buf, 0).map_err(call_cases::ue)
+            uring_os::pread(&slot, &mut buf, 0).map_err(common::ue)
         };
         let theirs = if write {
             call_cases::Libc.pwrite(slot.as_fd(), b"x", 0)
@@ -101,7 +102,7 @@ fn positioned_calls_on_a_reused_fd_number_give_espipe() {
             problems.push(format!(
                 "{what} at 0 on fd {number}, a pipe now: uring_os gave {ours:?}, libc {theirs:?}; \
                  the pipe now holds {:?}",
-                call_cases::drain(&r)
+                common::drain(&r)
             ));
         }
     }
@@ -182,19 +183,13 @@ fn sleep_nop_match_libc() {
 // Forking in a multi-threaded test binary
 // ---------------------------------------------------------------------------------------------
 
-/// Held (shared) by the tests whose cases depend on which fds are open, e.g. "a pipe without
-/// reader gives EPIPE"; held (exclusive) by a fork until the child has closed the fds it
-/// does not need. Without it, a fork child of another test would hold a copy of the pipe's
-/// read end, and the case would see a reader.
-static FORK_LOCK: RwLock<()> = RwLock::new(());
-
 /// Runs a group of the table against libc.
 fn check(cases: &[Case]) {
     // Where this process can have rings, a warmed-up thread (as each case's) has one: the
     // table then compares the ring path, not the fallback.
     if uring_os::ring::Ring::new(8).is_ok() {
         let backend = thread::spawn(|| {
-            call_cases::warm_up();
+            common::warm_up();
             uring_os::status().backend
         })
         .join()
@@ -204,97 +199,15 @@ fn check(cases: &[Case]) {
             "a warmed-up thread runs syscalls: {backend:?}"
         );
     }
-    let _shared = FORK_LOCK.read().unwrap_or_else(PoisonError::into_inner);
+    // Cases such as "a pipe without reader gives EPIPE" need no fork child to hold a copy of
+    // their fds.
+    let _no_forks = common::fork::no_forks_meanwhile();
     call_cases::check(cases);
-}
-
-/// Closes every fd from 3 up, except those in `keep`.
-fn close_all_but(keep: &[RawFd]) {
-    let mut keep = keep.to_vec();
-    keep.sort_unstable();
-    let close_range = |first: u32, last: u32| {
-        if first <= last {
-            // SAFETY: closes fds of this fork child only, none of which it uses any more.
-            unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
-        }
-    };
-    let mut first = 3u32;
-    for fd in keep {
-        let fd = fd as u32;
-        if fd >= first {
-            close_range(first, fd - 1);
-            first = fd + 1;
-        }
-    }
-    close_range(first, u32::MAX);
-}
-
-/// Forks a child that keeps only stdio and `keep` of the process's fds, then runs `f` and
-/// `_exit`s with its result. Returns the pid once the child has closed the others.
-fn fork_keeping(keep: &[RawFd], f: impl FnOnce() -> i32) -> libc::pid_t {
-    // The forking thread has its ring (and its slot in the crate's per-thread tables, which
-    // a child could not safely allocate if another thread held their lock at the fork): the
-    // child then replaces the inherited ring on its first call.
-    call_cases::warm_up();
-    let _exclusive = FORK_LOCK.write().unwrap_or_else(PoisonError::into_inner);
-    let (ready_r, ready_w) = pipe();
-    let mut keep = keep.to_vec();
-    keep.push(ready_w.as_raw_fd());
-    let pid = common::fork_child(|| {
-        close_all_but(&keep);
-        let _ = sys::write(&ready_w, b"r");
-        // SAFETY: the child's copy of `ready_w`, not used again (the child never drops it:
-        // it ends with _exit).
-        unsafe { libc::close(ready_w.as_raw_fd()) };
-        f()
-    });
-    drop(ready_w);
-    // The child's byte, or EOF if it died first.
-    let _ = sys::read(&ready_r, &mut [0u8; 1]);
-    pid
-}
-
-/// [`fork_keeping`], then waits for the child's exit status.
-fn in_child_keeping(keep: &[RawFd], f: impl FnOnce() -> i32) -> i32 {
-    common::wait_child(fork_keeping(keep, f))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Whether this thread's calls go through a ring (and `read` with it), so that timeouts apply.
-fn ring_serves_reads() -> bool {
-    let status = uring_os::status();
-    matches!(status.backend, Backend::IoUring { .. }) && !status.syscall_ops.contains(&"read")
-}
-
-/// The byte at `offset` of the pattern files below.
-fn pattern(offset: u64) -> u8 {
-    (offset.wrapping_mul(7) ^ (offset >> 9)) as u8
-}
-
-/// A temporary file holding `len` bytes of [`pattern`], open for reading.
-fn pattern_file(len: usize) -> (tempfile::TempDir, File) {
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("pattern");
-    let data: Vec<u8> = (0..len as u64).map(pattern).collect();
-    std::fs::write(&path, data).unwrap();
-    let file = File::open(&path).unwrap();
-    (tmp, file)
-}
-
-/// Checks `buf` against the pattern at `offset`.
-fn is_pattern(buf: &[u8], offset: u64) -> bool {
-    buf.iter()
-        .enumerate()
-        .all(|(i, &b)| b == pattern(offset + i as u64))
-}
-
-/// A pipe: (read end, write end).
-fn pipe() -> (OwnedFd, OwnedFd) {
-    sys::pipe2(libc::O_CLOEXEC)
-}
 
 /// Reads what is in the pipe within `wait` with plain libc calls (poll, then read).
 fn libc_read_within(fd: impl AsFd, wait: Duration) -> io::Result<Vec<u8>> {
@@ -412,7 +325,7 @@ fn fifty_forks_parent_and_child_each_use_their_ring() {
         assert!(check_pread(i), "parent, before fork {i}");
         let (r, w) = pipe();
         let keep = [file.as_raw_fd(), r.as_raw_fd(), w.as_raw_fd()];
-        let code = in_child_keeping(&keep, || {
+        let code = common::fork::in_child_keeping(&keep, || {
             if !check_pread(i + 1000) {
                 return 1;
             }
@@ -503,9 +416,9 @@ fn in_seccomp_child(cases: &[Case], syscall_per_case: bool) -> (i32, String) {
         eprintln!("note: the parent has no ring ({parent:?}); the child inherits no probe");
     }
     let (r, w) = pipe();
-    let pid = fork_keeping(&[w.as_raw_fd()], || {
+    let pid = common::fork::fork_keeping(&[w.as_raw_fd()], || {
         let mut report = String::new();
-        if let Err(e) = common::forbid_io_uring_setup() {
+        if let Err(e) = common::seccomp::forbid_io_uring_setup() {
             report.push_str(&format!("cannot install the seccomp filter: {e}\n"));
         }
         // The filter works: a ring of our own is refused.
@@ -575,7 +488,7 @@ fn in_seccomp_child(cases: &[Case], syscall_per_case: bool) -> (i32, String) {
     drop(w);
     let mut report = String::new();
     File::from(r).read_to_string(&mut report).unwrap();
-    (common::wait_child(pid), report)
+    (common::fork::wait_child(pid), report)
 }
 
 #[test]
@@ -630,9 +543,9 @@ fn sigalrm_every_100us_during_100k_preads_gives_right_bytes_or_interrupted() {
     let (r, w) = pipe();
     // In a fork child: ITIMER_REAL signals the whole process, and the other tests' threads
     // must not see EINTR.
-    let pid = fork_keeping(&[file.as_raw_fd(), w.as_raw_fd()], || {
+    let pid = common::fork::fork_keeping(&[file.as_raw_fd(), w.as_raw_fd()], || {
         let old = install_alarm_handler();
-        call_cases::warm_up();
+        common::warm_up();
         set_timer(Duration::from_micros(100));
         let (mut interrupted, mut wrong) = (0u64, 0u64);
         let mut first_wrong = String::new();
@@ -663,7 +576,7 @@ fn sigalrm_every_100us_during_100k_preads_gives_right_bytes_or_interrupted() {
     drop(w);
     let mut report = String::new();
     File::from(r).read_to_string(&mut report).unwrap();
-    let code = common::wait_child(pid);
+    let code = common::fork::wait_child(pid);
     let mut parts = report.splitn(4, ' ');
     let mut num = || parts.next().and_then(|s| s.parse::<u64>().ok());
     let (interrupted, wrong, alarms) = (num(), num(), num());
@@ -697,12 +610,12 @@ fn install_alarm_handler() -> libc::sigaction {
 fn sigalrm_every_100us_during_blocking_pipe_reads_loses_no_data() {
     const VALUES: u32 = 20_000;
     let (report_r, report_w) = pipe();
-    let pid = fork_keeping(&[report_w.as_raw_fd()], || {
-        call_cases::warm_up();
+    let pid = common::fork::fork_keeping(&[report_w.as_raw_fd()], || {
+        common::warm_up();
         let (r, w) = pipe();
         // A writer process (no timer: itimers are not inherited) that trickles numbered
         // values into the pipe, so that most reads wait, and the signals cut the waits.
-        let writer = common::fork_child(|| {
+        let writer = common::fork::fork_child(|| {
             let mut next = 0u32;
             while next < VALUES {
                 let n = 1 + next % 7;
@@ -741,7 +654,7 @@ fn sigalrm_every_100us_during_blocking_pipe_reads_loses_no_data() {
         set_timer(Duration::ZERO);
         // SAFETY: puts back the action saved above.
         unsafe { libc::sigaction(libc::SIGALRM, &old, std::ptr::null_mut()) };
-        let writer_status = common::wait_child(writer);
+        let writer_status = common::fork::wait_child(writer);
         let expected: Vec<u8> = (0..VALUES).flat_map(u32::to_le_bytes).collect();
         let first_difference = got.iter().zip(&expected).position(|(a, b)| a != b);
         let msg = format!(
@@ -758,7 +671,7 @@ fn sigalrm_every_100us_during_blocking_pipe_reads_loses_no_data() {
     drop(report_w);
     let mut report = String::new();
     File::from(report_r).read_to_string(&mut report).unwrap();
-    let code = common::wait_child(pid);
+    let code = common::fork::wait_child(pid);
     println!("blocking pipe reads under SIGALRM every 100 µs: {report}");
     assert_eq!(code, 0, "{report}");
 }
@@ -770,7 +683,7 @@ fn sigpipe_child(use_uring: bool, socket: bool) -> i32 {
     // Everything is set up in the parent, before the fork, so that no other process holds
     // the pipe's read end or the peer socket.
     let (r, w) = pipe();
-    let (client, server) = call_cases::tcp_pair();
+    let (client, server) = common::tcp_pair();
     drop(r);
     drop(server);
     if socket {
@@ -778,14 +691,14 @@ fn sigpipe_child(use_uring: bool, socket: bool) -> i32 {
         sys::write(&client, b"x").unwrap();
         thread::sleep(Duration::from_millis(50));
     }
-    in_child_keeping(&[client.as_raw_fd(), w.as_raw_fd()], || {
-        call_cases::warm_up();
+    common::fork::in_child_keeping(&[client.as_raw_fd(), w.as_raw_fd()], || {
+        common::warm_up();
         // SAFETY: restores the default action of SIGPIPE in this child only.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         let res = match (socket, use_uring) {
-            (true, true) => uring_os::send(&client, b"x", 0).map_err(call_cases::ue),
+            (true, true) => uring_os::send(&client, b"x", 0).map_err(common::ue),
             (true, false) => call_cases::Libc.send(client.as_fd(), b"x", 0),
-            (false, true) => uring_os::write(&w, b"x").map_err(call_cases::ue),
+            (false, true) => uring_os::write(&w, b"x").map_err(common::ue),
             (false, false) => sys::write(&w, b"x"),
         };
         match res {
@@ -906,15 +819,6 @@ fn configure_after_first_use_is_refused() {
 // Timeouts
 // ---------------------------------------------------------------------------------------------
 
-macro_rules! require_ring {
-    () => {
-        if !ring_serves_reads() {
-            eprintln!("skipped: calls run as direct syscalls here, which are not timed");
-            return;
-        }
-    };
-}
-
 fn assert_timed_out<T: std::fmt::Debug>(res: io::Result<T>, started: Instant, what: &str) {
     let elapsed = started.elapsed();
     let err = res.expect_err(what);
@@ -928,7 +832,7 @@ fn assert_timed_out<T: std::fmt::Debug>(res: io::Result<T>, started: Instant, wh
 
 #[test]
 fn timeout_on_an_empty_pipe_read_loses_no_data() {
-    require_ring!();
+    require_ring!("timeout_on_an_empty_pipe_read_loses_no_data", "read");
     let (r, w) = pipe();
     let mut buf = [0xAAu8; 16];
     let started = Instant::now();
@@ -951,7 +855,7 @@ fn timeout_on_an_empty_pipe_read_loses_no_data() {
 
 #[test]
 fn timeout_does_not_affect_calls_that_finish_in_time() {
-    require_ring!();
+    require_ring!("timeout_does_not_affect_calls_that_finish_in_time", "read");
     let (_tmp, file) = pattern_file(4096);
     let mut buf = [0u8; 100];
     let n = uring_os::with_timeout(Duration::from_secs(5), || {
@@ -984,7 +888,7 @@ fn timeout_does_not_affect_calls_that_finish_in_time() {
 
 #[test]
 fn timeout_on_a_write_to_a_full_pipe_writes_nothing() {
-    require_ring!();
+    require_ring!("timeout_on_a_write_to_a_full_pipe_writes_nothing", "read");
     let (r, w) = pipe();
     // Fill the pipe through a non-blocking duplicate; `w` itself stays blocking.
     let nb = sys::open(
@@ -1004,7 +908,7 @@ fn timeout_on_a_write_to_a_full_pipe_writes_nothing() {
     let res = uring_os::with_timeout(Duration::from_millis(50), || uring_os::write(&w, &[2u8]));
     assert_timed_out(res, started, "write of 1 byte to a full pipe");
     // The pipe holds exactly what was written before: the timed-out write wrote nothing.
-    let data = call_cases::drain(&r);
+    let data = common::drain(&r);
     assert_eq!(data.len(), filled);
     assert!(
         data.bytes().all(|b| b == 1),
@@ -1014,7 +918,7 @@ fn timeout_on_a_write_to_a_full_pipe_writes_nothing() {
 
 #[test]
 fn nested_timeouts_the_earlier_deadline_wins() {
-    require_ring!();
+    require_ring!("nested_timeouts_the_earlier_deadline_wins", "read");
     let (r, _w) = pipe();
     let mut buf = [0u8; 8];
     let long = Duration::from_secs(30);
@@ -1042,8 +946,8 @@ fn nested_timeouts_the_earlier_deadline_wins() {
 
 #[test]
 fn timeout_on_recv_from_a_silent_tcp_peer() {
-    require_ring!();
-    let (client, server) = call_cases::tcp_pair();
+    require_ring!("timeout_on_recv_from_a_silent_tcp_peer", "read");
+    let (client, server) = common::tcp_pair();
     let mut buf = [0u8; 16];
     let started = Instant::now();
     let res = uring_os::with_timeout(Duration::from_millis(50), || {
@@ -1058,8 +962,8 @@ fn timeout_on_recv_from_a_silent_tcp_peer() {
 
 #[test]
 fn timeout_on_accept_and_sleep() {
-    require_ring!();
-    let (listener, addr) = call_cases::listener();
+    require_ring!("timeout_on_accept_and_sleep", "read");
+    let (listener, addr) = common::listener();
     let started = Instant::now();
     let res = uring_os::with_timeout(Duration::from_millis(50), || uring_os::accept(&listener));
     assert_timed_out(res, started, "accept without a client");
@@ -1084,7 +988,7 @@ fn read_of_a_file_is_unaffected_by_pread_elsewhere() {
     assert_eq!(uring_os::read(&dup, &mut buf).unwrap(), 10);
     assert!(is_pattern(&buf, 10));
     assert_eq!(uring_os::pread(&dup, &mut buf, 100).unwrap(), 10);
-    assert_eq!(call_cases::pos(&file), 20);
+    assert_eq!(common::pos(&file), 20);
     let mut std_buf = [0u8; 10];
     assert_eq!(file.read_at(&mut std_buf, 100).unwrap(), 10);
     assert_eq!(std_buf, buf);

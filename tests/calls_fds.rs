@@ -4,14 +4,14 @@
 //! Counting the process's fds needs a process where nothing else opens or closes any, so this
 //! binary holds a single test.
 
-mod call_cases;
+mod common;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::thread;
 
-use call_cases::sys;
+use common::sys;
 use uring_os::Backend;
 
 /// The open fds of the process and what they are, without the one reading the directory.
@@ -54,7 +54,7 @@ fn rings_take_no_fd_number_and_threads_leak_none() {
     let (first, second, backend, ring_fds) = thread::scope(|s| {
         s.spawn(|| {
             let first = open_number(&path); // and closed again
-            call_cases::warm_up(); // sets up this thread's ring
+            common::warm_up(); // sets up this thread's ring
             let backend = uring_os::status().backend;
             let mut buf = [0u8; 4];
             assert_eq!(uring_os::pread(&file, &mut buf, 2).unwrap(), 4);
@@ -75,11 +75,11 @@ fn rings_take_no_fd_number_and_threads_leak_none() {
     // The calls that make or close fds use the numbers libc would: the lowest free one.
     thread::scope(|s| {
         s.spawn(|| {
-            call_cases::warm_up();
+            common::warm_up();
             let n = open_number(&path);
             let fd = uring_os::open(&path, libc::O_RDONLY | libc::O_CLOEXEC, 0).unwrap();
             assert_eq!(fd.as_raw_fd(), n, "uring_os::open");
-            let (l, addr) = call_cases::listener();
+            let (l, addr) = common::listener();
             let _client = std::net::TcpStream::connect(addr).unwrap();
             let n = open_number(&path);
             let (accepted, _) = uring_os::accept4(&l, libc::SOCK_CLOEXEC).unwrap();
@@ -106,7 +106,7 @@ fn rings_take_no_fd_number_and_threads_leak_none() {
             let n = thread::scope(|s| {
                 s.spawn(move || {
                     if warm {
-                        call_cases::warm_up();
+                        common::warm_up();
                     }
                     let mut buf = [0u8; 1];
                     uring_os::pread(file, &mut buf, i % 10).map(|n| (n, buf[0]))

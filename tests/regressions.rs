@@ -13,130 +13,36 @@
 //!
 //! A hang is a failure: fork children and fresh processes are killed after a deadline.
 
+#[macro_use]
 mod common;
 
 use std::ffi::CString;
-use std::fmt::Display;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind, Read};
+use std::io::{self, ErrorKind};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use uring_os::{Backend, CWD, Config, FallbackReason};
+use common::fork::{
+    CHILD_LIMIT, Report, alarm, fork_child, in_child_reporting, prepare_fork, wait_child,
+};
+use common::fresh::{fresh_skip, in_fresh_process, is_fresh};
+use common::seccomp::refuse_io_uring;
+use common::{
+    errno_text, outcome, pipe, read_available, ring_entries, rw_file, skip, sys, volatile_copy,
+    wait_readable,
+};
+use uring_os::{Backend, CWD, Config};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Prints why a test is skipped; the harness shows it with `--nocapture` or on failure.
-fn skip(test: &str, reason: impl Display) {
-    eprintln!("skipped {test}: {reason}");
-}
-
-/// SQ entries of this thread's ring (set up now if needed), or why there is none where
-/// io_uring is refused or disabled. Any other reason to run syscalls is a bug.
-fn ring_entries() -> Result<u32, String> {
-    match uring_os::status().backend {
-        Backend::IoUring { entries, .. } => Ok(entries),
-        Backend::Syscall {
-            reason:
-                reason @ (FallbackReason::Disabled
-                | FallbackReason::PermissionDenied(_)
-                | FallbackReason::KernelTooOld),
-        } => Err(reason.to_string()),
-        other => panic!("no ring, for an unexpected reason: {other:?}"),
-    }
-}
-
-/// A pipe: (read end, write end), both close-on-exec.
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two fds pipe2 writes.
-    let res = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
-    assert_eq!(res, 0, "pipe2: {}", io::Error::last_os_error());
-    // SAFETY: pipe2 just returned these two fds, and nothing else owns them.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-}
-
-/// write(2), bypassing the crate.
-fn raw_write(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<usize> {
-    // SAFETY: `bytes` is valid for reads of its length for the call.
-    let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
-
-/// Whether `fd` becomes readable within `timeout`.
-fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let mut pollfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let left = deadline.saturating_duration_since(Instant::now());
-        // SAFETY: one valid pollfd for the call.
-        let n = unsafe { libc::poll(&mut pollfd, 1, left.as_millis() as libc::c_int) };
-        if n > 0 {
-            return true;
-        }
-        if n == 0 || Instant::now() >= deadline {
-            return false;
-        }
-    }
-}
-
-/// Reads whatever `fd` (a pipe or FIFO) holds right now, without waiting for more.
-fn drain_available(fd: BorrowedFd<'_>) -> Vec<u8> {
-    let mut out = Vec::new();
-    while wait_readable(fd, Duration::ZERO) {
-        let mut chunk = [0u8; 256];
-        // SAFETY: `chunk` is valid for writes of its length for the call.
-        let n = unsafe { libc::read(fd.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
-        if n <= 0 {
-            break;
-        }
-        out.extend_from_slice(&chunk[..n as usize]);
-    }
-    out
-}
-
-/// A copy of `buf` read with volatile loads: the kernel may have written it behind the
-/// compiler's back (the bugs these tests catch).
-fn volatile_copy(buf: &[u8]) -> Vec<u8> {
-    buf.iter()
-        // SAFETY: each pointer comes from a live element of the slice.
-        .map(|byte| unsafe { std::ptr::read_volatile(byte) })
-        .collect()
-}
-
-/// A result as a short comparable string: "ok", the errno, or the error kind.
-fn outcome<T>(res: &io::Result<T>) -> String {
-    match res {
-        Ok(_) => "ok".into(),
-        Err(e) => match e.raw_os_error() {
-            Some(errno) => format!("errno {errno}"),
-            None => format!("{:?}", e.kind()),
-        },
-    }
-}
-
-/// What [`outcome`] gives for an error with this errno.
-fn errno(errno: i32) -> String {
-    format!("errno {errno}")
-}
 
 /// Installs `handler` for `signal` (no `SA_RESTART`).
 fn install_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> Result<(), String> {
@@ -161,232 +67,10 @@ fn mkfifo(path: &Path) {
     assert_eq!(res, 0, "mkfifo: {}", io::Error::last_os_error());
 }
 
-fn rw_file(path: &Path) -> File {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .unwrap()
-}
-
-/// `Err(message)` from the enclosing function unless `cond` holds (for fork children, which
-/// report through a pipe rather than panic).
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
-}
-
-// ----- fork children -----
-
-/// How long a fork child may run before it counts as hung.
-const CHILD_LIMIT: Duration = Duration::from_secs(10);
-
-/// The pipe through which a fork child reports, since it must not print (another thread of
-/// this process may have held the stdout lock at the fork).
-struct Report {
-    reader: OwnedFd,
-    writer: OwnedFd,
-}
-
-impl Report {
-    fn new() -> Report {
-        let (reader, writer) = pipe();
-        Report { reader, writer }
-    }
-
-    /// In the child: sends `outcome` and returns the exit code to leave with.
-    fn send(&self, outcome: Result<String, String>) -> i32 {
-        let (tag, text) = match outcome {
-            Ok(text) => (b'O', text),
-            Err(text) => (b'E', text),
-        };
-        let mut message = vec![tag];
-        message.extend_from_slice(text.as_bytes());
-        // Well under a pipe's capacity: the child never blocks on it.
-        message.truncate(16 * 1024);
-        let mut rest = &message[..];
-        while !rest.is_empty() {
-            match raw_write(self.writer.as_fd(), rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return 3,
-            }
-        }
-        0
-    }
-
-    /// In the parent: waits for child `pid` (killing it once `limit` has passed) and
-    /// returns what it reported; a child that hung, died or panicked is an `Err`.
-    fn collect(self, pid: libc::pid_t, limit: Duration) -> Result<String, String> {
-        drop(self.writer);
-        let status = wait_with_deadline(pid, limit);
-        // Not read to EOF: children other tests fork meanwhile share the write end.
-        let message = drain_available(self.reader.as_fd());
-        let text = String::from_utf8_lossy(message.get(1..).unwrap_or_default()).into_owned();
-        match (status, message.first()) {
-            (Some(0), Some(b'O')) => Ok(text),
-            (Some(0), Some(b'E')) => Err(text),
-            (None, _) => Err(format!("child hung: killed after {limit:?}")),
-            (Some(status), _) if status == 128 + libc::SIGALRM => {
-                Err(format!("child hung: its alarm() watchdog ended it: {text}"))
-            }
-            (Some(status), _) => Err(format!("child exited with status {status}: {text}")),
-        }
-    }
-}
-
-/// Waits for child `pid`; kills it once `limit` has passed and then returns `None`.
-/// Otherwise its exit code, or 128 + the signal that ended it.
-fn wait_with_deadline(pid: libc::pid_t, limit: Duration) -> Option<i32> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let mut status = 0;
-        // SAFETY: `status` is a valid c_int for the call.
-        let res = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if res == pid {
-            return Some(if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else {
-                128 + libc::WTERMSIG(status)
-            });
-        }
-        if res < 0 {
-            let err = io::Error::last_os_error();
-            assert_eq!(err.kind(), ErrorKind::Interrupted, "waitpid: {err}");
-        }
-        if Instant::now() >= deadline {
-            // SAFETY: `pid` is our own child, not reaped yet, so the number is still its.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            common::wait_child(pid);
-            return None;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Sets up the calling thread's ring before it forks, so the child finds the process-wide
-/// state (the config, the thread's statistics slot, the crate's fork handler) in place and
-/// takes no lock another thread may have held at the fork. The crate registers its fork
-/// handler with its first ring: without one, a fork child would not know it is one.
-fn prepare_fork() {
-    let _ = uring_os::status();
-}
-
 /// Runs `f` in a fork child with a deadline and returns what it reported.
 fn in_child(f: impl FnOnce() -> Result<String, String>) -> Result<String, String> {
-    let report = Report::new();
     prepare_fork();
-    let pid = common::fork_child(|| report.send(f()));
-    report.collect(pid, CHILD_LIMIT)
-}
-
-/// Sets a SIGALRM watchdog in a child process: its default action ends the child if it
-/// hangs.
-fn alarm(seconds: u32) {
-    // SAFETY: alarm takes a plain integer.
-    unsafe { libc::alarm(seconds) };
-}
-
-/// Refuses io_uring in this (child) process with seccomp; `Ok(false)` where the helper has
-/// no filter for this architecture.
-fn refuse_io_uring() -> Result<bool, String> {
-    match common::forbid_io_uring_setup() {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::Unsupported => Ok(false),
-        Err(e) => Err(format!("seccomp: {e}")),
-    }
-}
-
-// ----- fresh processes -----
-
-/// Names the helper test a fresh process runs; the helpers do nothing without it.
-const FRESH_ENV: &str = "URING_OS_REGRESSIONS_FRESH";
-
-/// How long a fresh process may run before it counts as hung.
-const FRESH_LIMIT: Duration = Duration::from_secs(20);
-
-/// Whether this process was started by [`in_fresh_process`] to run helper test `test`.
-fn is_fresh(test: &str) -> bool {
-    std::env::var(FRESH_ENV).is_ok_and(|name| name == test)
-}
-
-/// In a fresh process: the test does not apply here; the parent test skips, saying why.
-fn fresh_skip(reason: impl Display) {
-    println!("SKIP: {reason}");
-}
-
-/// Runs the ignored helper test `test` of this binary in a fresh process with `env` set
-/// (and the crate's own variables cleared otherwise); panics with its output if it fails or
-/// hangs.
-fn in_fresh_process(test: &str, env: &[(&str, &str)]) {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let mut command = Command::new(exe);
-    command
-        .args([
-            test,
-            "--exact",
-            "--ignored",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env_remove("URING_OS")
-        .env_remove("URING_OS_ENTRIES")
-        .env_remove("URING_OS_DISPATCH")
-        .env(FRESH_ENV, test)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("running the test binary again");
-    let read_all = |mut stream: Box<dyn Read + Send>| {
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = stream.read_to_end(&mut bytes);
-            let _ = tx.send(String::from_utf8_lossy(&bytes).into_owned());
-        });
-        rx
-    };
-    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
-    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + FRESH_LIMIT;
-    let status = loop {
-        match child.try_wait().expect("try_wait") {
-            Some(status) => break Some(status),
-            None if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            None => thread::sleep(Duration::from_millis(10)),
-        }
-    };
-    // A grandchild still holding the pipes must not hang the parent.
-    let text = |rx: mpsc::Receiver<String>| {
-        rx.recv_timeout(Duration::from_secs(2))
-            .unwrap_or_else(|_| "<pipe still open>".into())
-    };
-    let (stdout, stderr) = (text(stdout), text(stderr));
-    match status {
-        None => panic!(
-            "{test} hung: killed after {FRESH_LIMIT:?}\n--- stdout:\n{stdout}\n--- stderr:\n{stderr}"
-        ),
-        Some(status) if status.success() && stdout.contains("1 passed") => {
-            if let Some(reason) = stdout.lines().find_map(|l| l.strip_prefix("SKIP: ")) {
-                skip(test, reason);
-            }
-        }
-        Some(status) => panic!(
-            "{test} failed in a fresh process ({status})\n--- stdout:\n{stdout}\n--- stderr:\n{stderr}"
-        ),
-    }
+    in_child_reporting(CHILD_LIMIT, f)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,7 +89,7 @@ fn smallest_ring_checks(dir: &Path) -> Vec<String> {
 
     // A timed read that succeeds at once, then later calls, then more data in the pipe.
     let (reader, writer) = pipe();
-    raw_write(writer.as_fd(), b"A").unwrap();
+    sys::write(writer.as_fd(), b"A").unwrap();
     // Leaked, never freed: on the old code the kernel wrote it after the call returned.
     let buf: &'static mut [u8] = Box::leak(Box::new([0u8; 1]));
     let first = uring_os::with_timeout(Duration::from_secs(5), || {
@@ -421,12 +105,12 @@ fn smallest_ring_checks(dir: &Path) -> Vec<String> {
             failures.push(format!("nop after the timed read: {e}"));
         }
     }
-    raw_write(writer.as_fd(), b"Z").unwrap();
+    sys::write(writer.as_fd(), b"Z").unwrap();
     // An entry left behind would run now, when the thread next enters its ring.
     let _ = uring_os::nop();
     thread::sleep(Duration::from_millis(20));
     let _ = uring_os::nop();
-    let left = drain_available(reader.as_fd());
+    let left = read_available(reader.as_fd());
     if left != b"Z" {
         failures.push(format!(
             "a stale read consumed later data: the pipe held {:?} instead of \"Z\"",
@@ -447,7 +131,7 @@ fn smallest_ring_checks(dir: &Path) -> Vec<String> {
     let (stop, stopped) = mpsc::channel::<()>();
     let rescue = thread::spawn(move || {
         if stopped.recv_timeout(Duration::from_secs(2)).is_err() {
-            let _ = raw_write(empty_writer.as_fd(), b"R");
+            let _ = sys::write(empty_writer.as_fd(), b"R");
         }
     });
     let mut byte = [0u8; 1];
@@ -634,11 +318,11 @@ fn fork_inside_a_scope(start: Start) {
                 // The parent: writes once the child has queued its read, in two parts.
                 wait_readable(ready_reader.as_fd(), Duration::from_secs(3));
                 thread::sleep(Duration::from_millis(50));
-                raw_write(data_writer.as_fd(), FIRST).unwrap();
+                sys::write(data_writer.as_fd(), FIRST).unwrap();
                 thread::sleep(Duration::from_millis(50));
-                raw_write(data_writer.as_fd(), SECOND).unwrap();
-                raw_write(written_writer.as_fd(), b"w").unwrap();
-                raw_write(parent_writer.as_fd(), b"p").unwrap();
+                sys::write(data_writer.as_fd(), SECOND).unwrap();
+                sys::write(written_writer.as_fd(), b"w").unwrap();
+                sys::write(parent_writer.as_fd(), b"p").unwrap();
                 return Side::Parent {
                     pid,
                     own: parents_read.wait(),
@@ -646,7 +330,7 @@ fn fork_inside_a_scope(start: Start) {
             }
             alarm(8);
             let parents = parents_read.wait();
-            let _ = raw_write(ready_writer.as_fd(), b"r");
+            let _ = sys::write(ready_writer.as_fd(), b"r");
             let own = match start {
                 Start::Submit => {
                     let read = s.read(&data_reader, &mut buf);
@@ -728,7 +412,7 @@ fn check_child_after_scope(
     thread::sleep(Duration::from_millis(30));
     let _ = uring_os::nop();
     let later = volatile_copy(buf);
-    let left = drain_available(data.as_fd());
+    let left = read_available(data.as_fd());
     let sent: Vec<u8> = [FIRST, SECOND].concat();
     let read = *own.as_ref().unwrap_or(&0);
     let summary = format!(
@@ -741,7 +425,7 @@ fn check_child_after_scope(
         String::from_utf8_lossy(&left),
     );
     ensure!(
-        outcome(parents) == errno(libc::ECANCELED),
+        outcome(parents) == errno_text(libc::ECANCELED),
         "waiting the parent's handle: {summary}"
     );
     ensure!(
@@ -988,14 +672,14 @@ fn nul_in_chains(dir: &Path) -> Result<String, String> {
 }
 
 fn nul_in_chains_expected() -> String {
-    let (nul, canceled) = ("InvalidInput".to_string(), errno(libc::ECANCELED));
+    let (nul, canceled) = ("InvalidInput".to_string(), errno_text(libc::ECANCELED));
     let first = [
         "ok".to_string(),
         nul.clone(),
         canceled.clone(),
         canceled.clone(),
     ];
-    let second = [errno(libc::ENOENT), nul, canceled];
+    let second = [errno_text(libc::ENOENT), nul, canceled];
     format!("{first:?} {second:?} file: \"untouched\"")
 }
 
@@ -1092,7 +776,7 @@ fn timed_chain_of_two_reads(first_after: Option<Duration>) -> (String, String, D
     let writer = thread::spawn(move || {
         if let Some(after) = first_after {
             thread::sleep(after);
-            raw_write(first_writer.as_fd(), b"x").unwrap();
+            sys::write(first_writer.as_fd(), b"x").unwrap();
         }
         first_writer
     });
@@ -1364,7 +1048,7 @@ fn fresh_threads_exit_in_a_fork_child() {
     }
     thread::sleep(Duration::from_millis(50));
     let report = Report::new();
-    let pid = common::fork_child(|| {
+    let pid = fork_child(|| {
         alarm(8);
         report.send(threads_exit_in_this_child())
     });
@@ -1465,7 +1149,7 @@ extern "C" fn ignore_signal(_: libc::c_int) {}
 fn poll_interrupted_in_its_first_wait_returns_interrupted() {
     // In a single-threaded fork child, so the SIGALRM reaches the thread that polls; the
     // parent kills it if it hangs.
-    let pid = common::fork_child(|| {
+    let pid = fork_child(|| {
         // SAFETY: a plain handler without SA_RESTART, installed before any timer.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
@@ -1510,7 +1194,7 @@ fn poll_interrupted_in_its_first_wait_returns_interrupted() {
         if Instant::now() > deadline {
             // SAFETY: the child is ours and has not been reaped.
             unsafe { libc::kill(pid, libc::SIGKILL) };
-            common::wait_child(pid);
+            wait_child(pid);
             panic!("poll was never interrupted: the child hung for 10 s");
         }
         thread::sleep(Duration::from_millis(10));

@@ -13,16 +13,14 @@
 
 #![allow(dead_code, reason = "each test binary uses only some of the groups")]
 
-use std::ffi::CString;
 use std::io::{IoSlice, IoSliceMut};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A call's result: its value, or the errno.
-pub type R<T> = Result<T, i32>;
+use crate::common::sys::{R, cpath, cvt, new_fd, unit};
+use crate::common::{drain, listener, pos, tcp_pair, ue, warm_up};
 /// What a case reports: a description of everything it observed, or the errno that ended it.
 pub type Outcome = Result<String, i32>;
 
@@ -132,17 +130,6 @@ fn run_cases_with(cases: &[Case], fresh_threads: bool) -> Vec<String> {
         }
     }
     problems
-}
-
-/// Gets this thread past whatever the crate does before it sets up a thread's ring (its
-/// first calls may run as direct syscalls, see `Config::warmup_calls`): a call under
-/// `with_timeout` sets the ring up at once, and a few more calls pass any warm-up count.
-/// Afterwards the thread's calls go through its ring wherever it can have one.
-pub fn warm_up() {
-    let _ = uring_os::with_timeout(Duration::from_secs(3600), uring_os::nop);
-    for _ in 0..8 {
-        let _ = uring_os::nop();
-    }
 }
 
 /// Runs the cases and panics with every difference.
@@ -266,22 +253,6 @@ pub trait Api {
     fn poll(&self, fd: BorrowedFd<'_>, events: i16) -> R<i16>;
     fn sleep(&self, duration: Duration) -> R<()>;
     fn nop(&self) -> R<()>;
-}
-
-/// The errno of an error from `uring_os`; `-1` if it has none (which no call should give).
-pub fn ue(e: std::io::Error) -> i32 {
-    match e.raw_os_error() {
-        Some(errno) => {
-            // The contract: errors are from_raw_os_error(errno), so the kind follows.
-            assert_eq!(
-                e.kind(),
-                std::io::Error::from_raw_os_error(errno).kind(),
-                "kind of {e:?}"
-            );
-            errno
-        }
-        None => -1,
-    }
 }
 
 /// The calls of `uring_os`.
@@ -606,8 +577,7 @@ impl Api for Libc {
         sys::connect(fd, addr)
     }
     fn send(&self, fd: BorrowedFd<'_>, buf: &[u8], flags: i32) -> R<usize> {
-        // SAFETY: `buf` is valid for reads of its length during the call.
-        cvt(unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), flags) })
+        sys::send(fd, buf, flags)
     }
     fn recv(&self, fd: BorrowedFd<'_>, buf: &mut [u8], flags: i32) -> R<usize> {
         // SAFETY: `buf` is valid for writes of its length during the call.
@@ -677,35 +647,6 @@ impl Api for Libc {
 // libc helpers (used by the fixtures of both sides and by the Libc implementation)
 // ---------------------------------------------------------------------------------------------
 
-/// The calling thread's errno.
-pub fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(-1)
-}
-
-/// A libc return value: the count, or the errno for -1.
-pub fn cvt(res: isize) -> R<usize> {
-    if res < 0 {
-        Err(errno())
-    } else {
-        Ok(res as usize)
-    }
-}
-
-fn unit(res: i32) -> R<()> {
-    cvt(res as isize).map(drop)
-}
-
-fn new_fd(res: i32) -> R<OwnedFd> {
-    cvt(res as isize)?;
-    // SAFETY: the syscall just returned `res` as a new fd that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(res) })
-}
-
-/// A path as libc takes it. The libc side never gets a NUL byte.
-pub fn cpath(path: &Path) -> CString {
-    CString::new(path.as_os_str().as_bytes()).expect("no NUL byte in a libc path")
-}
-
 /// A socket address as the kernel takes it.
 pub fn raw_addr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: all-zero is a valid sockaddr_storage.
@@ -770,106 +711,13 @@ pub fn from_raw_addr(storage: &libc::sockaddr_storage) -> SocketAddr {
     }
 }
 
-/// Safe wrappers of the libc calls the fixtures and checks need.
+/// The libc wrappers, and the two that take or give a socket address.
 pub mod sys {
-    use super::*;
+    pub use crate::common::sys::*;
 
-    pub fn read(fd: impl AsFd, buf: &mut [u8]) -> R<usize> {
-        // SAFETY: `buf` is valid for writes of its length during the call.
-        cvt(unsafe { libc::read(fd.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
-    }
-
-    pub fn write(fd: impl AsFd, buf: &[u8]) -> R<usize> {
-        // SAFETY: `buf` is valid for reads of its length during the call.
-        cvt(unsafe { libc::write(fd.as_fd().as_raw_fd(), buf.as_ptr().cast(), buf.len()) })
-    }
-
-    pub fn pread(fd: impl AsFd, buf: &mut [u8], off: i64) -> R<usize> {
-        // SAFETY: `buf` is valid for writes of its length during the call.
-        cvt(unsafe {
-            libc::pread64(
-                fd.as_fd().as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                off,
-            )
-        })
-    }
-
-    pub fn open(path: &Path, flags: i32, mode: u32) -> R<OwnedFd> {
-        let path = cpath(path);
-        // SAFETY: `path` is a NUL-terminated string alive for the call.
-        new_fd(unsafe { libc::open(path.as_ptr(), flags, mode) })
-    }
-
-    pub fn openat(dir: impl AsFd, path: &Path, flags: i32, mode: u32) -> R<OwnedFd> {
-        let path = cpath(path);
-        // SAFETY: `path` is a NUL-terminated string alive for the call.
-        new_fd(unsafe { libc::openat(dir.as_fd().as_raw_fd(), path.as_ptr(), flags, mode) })
-    }
-
-    pub fn close(fd: OwnedFd) -> R<()> {
-        use std::os::fd::IntoRawFd;
-        // SAFETY: the fd is ours (taken out of its OwnedFd), closed exactly once.
-        unit(unsafe { libc::close(fd.into_raw_fd()) })
-    }
-
-    pub fn lseek(fd: impl AsFd, off: i64, whence: i32) -> R<i64> {
-        // SAFETY: plain integer arguments.
-        let res = unsafe { libc::lseek64(fd.as_fd().as_raw_fd(), off, whence) };
-        if res < 0 { Err(errno()) } else { Ok(res) }
-    }
-
-    pub fn pipe2(flags: i32) -> (OwnedFd, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for the two fds.
-        let res = unsafe { libc::pipe2(fds.as_mut_ptr(), flags) };
-        assert_eq!(res, 0, "pipe2: {}", std::io::Error::last_os_error());
-        // SAFETY: pipe2 just created both fds; nothing else owns them.
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-    }
-
-    pub fn fcntl(fd: impl AsFd, cmd: i32, arg: i32) -> R<i32> {
-        // SAFETY: F_GETFL/F_GETFD/F_SETFL take plain integers.
-        let res = unsafe { libc::fcntl(fd.as_fd().as_raw_fd(), cmd, arg) };
-        if res < 0 { Err(errno()) } else { Ok(res) }
-    }
-
-    pub fn set_nonblocking(fd: impl AsFd) {
-        let fd = fd.as_fd();
-        let fl = fcntl(fd, libc::F_GETFL, 0).expect("F_GETFL");
-        fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK).expect("F_SETFL");
-    }
-
-    pub fn fstat(fd: impl AsFd) -> R<libc::stat64> {
-        // SAFETY: all-zero is a valid stat64, which the kernel fills.
-        let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
-        // SAFETY: `st` is valid for writes during the call.
-        unit(unsafe { libc::fstat64(fd.as_fd().as_raw_fd(), &mut st) })?;
-        Ok(st)
-    }
-
-    pub fn statx(dir: impl AsFd, path: &Path, flags: i32, mask: u32) -> R<libc::statx> {
-        let path = cpath(path);
-        // SAFETY: all-zero is a valid statx, which the kernel fills.
-        let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-        // SAFETY: `path` is NUL-terminated and `stx` valid for writes during the call.
-        unit(unsafe {
-            libc::statx(
-                dir.as_fd().as_raw_fd(),
-                path.as_ptr(),
-                flags,
-                mask,
-                &mut stx,
-            )
-        })?;
-        Ok(stx)
-    }
-
-    pub fn socket(domain: i32, ty: i32, protocol: i32) -> R<OwnedFd> {
-        // SAFETY: plain integer arguments.
-        new_fd(unsafe { libc::socket(domain, ty, protocol) })
-    }
+    use super::{from_raw_addr, raw_addr};
+    use std::net::SocketAddr;
+    use std::os::fd::{AsFd, AsRawFd};
 
     pub fn connect(fd: impl AsFd, addr: &SocketAddr) -> R<()> {
         let (storage, len) = raw_addr(addr);
@@ -886,42 +734,6 @@ pub mod sys {
             libc::getsockname(fd.as_fd().as_raw_fd(), (&raw mut storage).cast(), &mut len)
         })?;
         Ok(from_raw_addr(&storage))
-    }
-
-    pub fn sockopt_int(fd: impl AsFd, level: i32, name: i32) -> R<i32> {
-        let mut value: i32 = 0;
-        let mut len = size_of::<i32>() as libc::socklen_t;
-        // SAFETY: `value` and `len` are valid for writes during the call.
-        unit(unsafe {
-            libc::getsockopt(
-                fd.as_fd().as_raw_fd(),
-                level,
-                name,
-                (&raw mut value).cast(),
-                &mut len,
-            )
-        })?;
-        Ok(value)
-    }
-
-    pub fn eventfd() -> OwnedFd {
-        // SAFETY: plain integer arguments.
-        new_fd(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) }).expect("eventfd")
-    }
-
-    pub fn readlink(path: &Path) -> R<String> {
-        std::fs::read_link(path)
-            .map(|p| p.to_string_lossy().into_owned())
-            .map_err(|e| e.raw_os_error().unwrap_or(-1))
-    }
-
-    pub fn umask() -> u32 {
-        // SAFETY: umask cannot fail; it is set back at once.
-        unsafe {
-            let old = libc::umask(0o022);
-            libc::umask(old);
-            old
-        }
     }
 }
 
@@ -1032,11 +844,6 @@ pub fn bad() -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(1 << 30) }
 }
 
-/// The position of `fd`.
-pub fn pos(fd: impl AsFd) -> i64 {
-    sys::lseek(fd, 0, libc::SEEK_CUR).unwrap_or(-1)
-}
-
 /// A pipe holding `data`.
 pub fn pipe_with(data: &[u8]) -> (OwnedFd, OwnedFd) {
     let (r, w) = sys::pipe2(libc::O_CLOEXEC);
@@ -1053,34 +860,6 @@ pub fn full_pipe() -> (OwnedFd, OwnedFd) {
     while sys::write(&w, &chunk).is_ok() {}
     while sys::write(&w, &chunk[..1]).is_ok() {}
     (r, w)
-}
-
-/// What a pipe holds now (reads until it is empty; the read end must be non-blocking or the
-/// write end closed).
-pub fn drain(r: impl AsFd) -> String {
-    let r = r.as_fd();
-    sys::set_nonblocking(r);
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n @ 1..) = sys::read(r, &mut buf) {
-        out.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A TCP listener on 127.0.0.1 (ephemeral port) and its address.
-pub fn listener() -> (OwnedFd, SocketAddr) {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let addr = l.local_addr().unwrap();
-    (OwnedFd::from(l), addr)
-}
-
-/// A connected TCP pair on loopback: (client, server).
-pub fn tcp_pair() -> (OwnedFd, OwnedFd) {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let client = std::net::TcpStream::connect(l.local_addr().unwrap()).expect("connect");
-    let (server, _) = l.accept().expect("accept");
-    (OwnedFd::from(client), OwnedFd::from(server))
 }
 
 /// A loopback address nothing listens on.
