@@ -14,13 +14,16 @@
 #![allow(dead_code, reason = "each test binary uses only some of the groups")]
 
 use std::io::{IoSlice, IoSliceMut};
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::sys::{R, cpath, cvt, new_fd, unit};
+mod sockaddr;
+
+use crate::common::sys::{self, R, cpath, cvt, new_fd, unit};
 use crate::common::{drain, listener, pos, tcp_pair, ue, warm_up};
+use sockaddr::{RawAddr, getsockname};
 /// What a case reports: a description of everything it observed, or the errno that ended it.
 pub type Outcome = Result<String, i32>;
 
@@ -546,35 +549,32 @@ impl Api for Libc {
         sys::socket(domain, ty, protocol)
     }
     fn bind(&self, fd: BorrowedFd<'_>, addr: &SocketAddr) -> R<()> {
-        let (storage, len) = raw_addr(addr);
-        // SAFETY: `storage` holds a socket address of `len` bytes, alive for the call.
-        unit(unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) })
+        let raw = RawAddr::of(addr);
+        // SAFETY: `raw` holds a socket address of `raw.len` bytes, alive for the call.
+        unit(unsafe { libc::bind(fd.as_raw_fd(), raw.as_ptr(), raw.len) })
     }
     fn listen(&self, fd: BorrowedFd<'_>, backlog: i32) -> R<()> {
         // SAFETY: plain integer arguments.
         unit(unsafe { libc::listen(fd.as_raw_fd(), backlog) })
     }
     fn accept(&self, fd: BorrowedFd<'_>) -> R<(OwnedFd, SocketAddr)> {
-        // SAFETY: all-zero is a valid sockaddr_storage.
-        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        // SAFETY: `storage` and `len` are valid for the kernel to write the peer's address.
-        let fd =
-            new_fd(unsafe { libc::accept(fd.as_raw_fd(), (&raw mut storage).cast(), &mut len) })?;
-        Ok((fd, from_raw_addr(&storage)))
+        let mut peer = RawAddr::empty();
+        // SAFETY: `peer` has room for `peer.len` bytes of address, valid for writes.
+        let fd = new_fd(unsafe { libc::accept(fd.as_raw_fd(), peer.as_mut_ptr(), &mut peer.len) })?;
+        Ok((fd, peer.socket_addr()))
     }
     fn accept4(&self, fd: BorrowedFd<'_>, flags: i32) -> R<(OwnedFd, SocketAddr)> {
-        // SAFETY: all-zero is a valid sockaddr_storage.
-        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        // SAFETY: `storage` and `len` are valid for the kernel to write the peer's address.
+        let mut peer = RawAddr::empty();
+        // SAFETY: `peer` has room for `peer.len` bytes of address, valid for writes.
         let fd = new_fd(unsafe {
-            libc::accept4(fd.as_raw_fd(), (&raw mut storage).cast(), &mut len, flags)
+            libc::accept4(fd.as_raw_fd(), peer.as_mut_ptr(), &mut peer.len, flags)
         })?;
-        Ok((fd, from_raw_addr(&storage)))
+        Ok((fd, peer.socket_addr()))
     }
     fn connect(&self, fd: BorrowedFd<'_>, addr: &SocketAddr) -> R<()> {
-        sys::connect(fd, addr)
+        let raw = RawAddr::of(addr);
+        // SAFETY: `raw` holds a socket address of `raw.len` bytes, alive for the call.
+        unit(unsafe { libc::connect(fd.as_raw_fd(), raw.as_ptr(), raw.len) })
     }
     fn send(&self, fd: BorrowedFd<'_>, buf: &[u8], flags: i32) -> R<usize> {
         sys::send(fd, buf, flags)
@@ -640,100 +640,6 @@ impl Api for Libc {
     }
     fn nop(&self) -> R<()> {
         Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// libc helpers (used by the fixtures of both sides and by the Libc implementation)
-// ---------------------------------------------------------------------------------------------
-
-/// A socket address as the kernel takes it.
-pub fn raw_addr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: all-zero is a valid sockaddr_storage.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match addr {
-        SocketAddr::V4(a) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            unsafe { std::ptr::write((&raw mut storage).cast(), sin) };
-            size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(a) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: a.scope_id(),
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            unsafe { std::ptr::write((&raw mut storage).cast(), sin6) };
-            size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, len as libc::socklen_t)
-}
-
-/// The IP address in `storage`, or `0.0.0.0:0` for other families (as `uring_os::accept`).
-pub fn from_raw_addr(storage: &libc::sockaddr_storage) -> SocketAddr {
-    match i32::from(storage.ss_family) {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in, and it is aligned.
-            let sin =
-                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            SocketAddr::V4(SocketAddrV4::new(
-                Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()),
-                u16::from_be(sin.sin_port),
-            ))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6, and it is aligned.
-            let sin6 = unsafe {
-                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
-            };
-            SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(sin6.sin6_addr.s6_addr),
-                u16::from_be(sin6.sin6_port),
-                sin6.sin6_flowinfo,
-                sin6.sin6_scope_id,
-            ))
-        }
-        _ => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-    }
-}
-
-/// The libc wrappers, and the two that take or give a socket address.
-pub mod sys {
-    pub use crate::common::sys::*;
-
-    use super::{from_raw_addr, raw_addr};
-    use std::net::SocketAddr;
-    use std::os::fd::{AsFd, AsRawFd};
-
-    pub fn connect(fd: impl AsFd, addr: &SocketAddr) -> R<()> {
-        let (storage, len) = raw_addr(addr);
-        // SAFETY: `storage` holds a socket address of `len` bytes, alive for the call.
-        unit(unsafe { libc::connect(fd.as_fd().as_raw_fd(), (&raw const storage).cast(), len) })
-    }
-
-    pub fn getsockname(fd: impl AsFd) -> R<SocketAddr> {
-        // SAFETY: all-zero is a valid sockaddr_storage.
-        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        // SAFETY: `storage` and `len` are valid for writes during the call.
-        unit(unsafe {
-            libc::getsockname(fd.as_fd().as_raw_fd(), (&raw mut storage).cast(), &mut len)
-        })?;
-        Ok(from_raw_addr(&storage))
     }
 }
 
@@ -2564,7 +2470,7 @@ pub fn sockets() -> Vec<Case> {
         c("bind 127.0.0.1:0", OK, |a, _| {
             let fd = tcp_socket();
             a.bind(fd.as_fd(), &"127.0.0.1:0".parse().unwrap())?;
-            let addr = sys::getsockname(&fd).unwrap();
+            let addr = getsockname(&fd).unwrap();
             Ok(format!("{} {}", addr.ip(), addr.port() != 0))
         }),
         c(
@@ -2609,13 +2515,13 @@ pub fn sockets() -> Vec<Case> {
             let fd = tcp_socket();
             sys_bind_loopback(&fd);
             a.listen(fd.as_fd(), 16)?;
-            let addr = sys::getsockname(&fd).unwrap();
+            let addr = getsockname(&fd).unwrap();
             Ok(format!("{}", std::net::TcpStream::connect(addr).is_ok()))
         }),
         c("listen an unbound socket binds it", OK, |a, _| {
             let fd = tcp_socket();
             a.listen(fd.as_fd(), 16)?;
-            Ok(format!("{}", sys::getsockname(&fd).unwrap().port() != 0))
+            Ok(format!("{}", getsockname(&fd).unwrap().port() != 0))
         }),
         c(
             "listen a UDP socket: EOPNOTSUPP",
@@ -2702,7 +2608,7 @@ pub fn connections() -> Vec<Case> {
         c("connect a UDP socket", OK, |a, _| {
             let fd = udp_socket();
             a.connect(fd.as_fd(), &"127.0.0.1:9".parse().unwrap())?;
-            Ok(format!("{}", sys::getsockname(&fd).unwrap().ip()))
+            Ok(format!("{}", getsockname(&fd).unwrap().ip()))
         }),
         c(
             "connect to a closed port: ECONNREFUSED",
@@ -2718,7 +2624,7 @@ pub fn connections() -> Vec<Case> {
             |a, _| {
                 let (l, addr) = listener();
                 let fd = tcp_socket();
-                sys::connect(&fd, &addr).unwrap();
+                Libc.connect(fd.as_fd(), &addr).unwrap();
                 let res = a.connect(fd.as_fd(), &addr);
                 drop(l);
                 res.map(|()| String::new())
