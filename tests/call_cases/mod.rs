@@ -1,6 +1,6 @@
 //! The table of cases that compares every blocking call of `uring_os` with the direct libc
-//! syscall, shared by `tests/calls.rs` (through the ring, and in a child where seccomp refuses
-//! io_uring) and `tests/fallback_off.rs` (with `URING_OS=off`).
+//! syscall, shared by `tests/calls.rs` (through the ring), `tests/fallback.rs` (in a child
+//! where seccomp refuses io_uring) and `tests/fallback_off.rs` (with `URING_OS=off`).
 //!
 //! A case is one closure written against [`Api`], run twice on fresh, identical fixtures: once
 //! with [`Uring`] (the crate's calls) and once with [`Libc`] (the syscalls themselves). The two

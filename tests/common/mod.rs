@@ -48,7 +48,7 @@ use std::fmt::{Debug, Display};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::panic;
 use std::path::Path;
 use std::sync::mpsc;
@@ -213,6 +213,39 @@ pub fn assert_pipe_unread(reader: impl AsFd, writer: impl AsFd) {
     let n = sys::read(reader, &mut buf)
         .expect("the byte written after the call must still be in the pipe");
     assert_eq!(&buf[..n], b"Z", "exactly the byte written later");
+}
+
+/// A thread that writes to pipes once `after` has passed unless stopped first, so that a
+/// read the test expects to end another way (a timeout, a cancel) ends anyway: a bug then
+/// fails the test's checks instead of hanging it.
+pub struct Watchdog {
+    stop: mpsc::Sender<()>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl Watchdog {
+    /// Writes each `(fd, bytes)` after `after` (to a duplicate of `fd`) unless stopped.
+    pub fn new(after: Duration, writes: &[(BorrowedFd<'_>, &[u8])]) -> Watchdog {
+        let writes: Vec<(OwnedFd, Vec<u8>)> = writes
+            .iter()
+            .map(|(fd, bytes)| (fd.try_clone_to_owned().unwrap(), bytes.to_vec()))
+            .collect();
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = thread::spawn(move || {
+            if stopped.recv_timeout(after).is_err() {
+                for (fd, bytes) in &writes {
+                    let _ = sys::write(fd, bytes);
+                }
+            }
+        });
+        Watchdog { stop, thread }
+    }
+
+    /// Stops it, if it has not written yet, and waits for its thread.
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+        self.thread.join().unwrap();
+    }
 }
 
 /// A TCP listener on 127.0.0.1 (ephemeral port) and its address.

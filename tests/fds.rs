@@ -1,18 +1,27 @@
-//! The fd footprint of the per-thread rings: a ring takes no fd number, and threads that come
-//! and go leak none.
+//! The fd footprint: a ring takes no fd number, threads that come and go leak none, the
+//! calls that make fds take the numbers libc would, and `read_file` reads through direct
+//! descriptors without taking any.
 //!
-//! Counting the process's fds needs a process where nothing else opens or closes any, so this
-//! binary holds a single test.
+//! Counting the process's fds needs a process where nothing else opens or closes any, so
+//! this binary holds only the tests that count, and they take turns ([`COUNTING`]).
 
 mod common;
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::os::fd::AsRawFd;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 
-use common::sys;
-use uring_os::Backend;
+use common::{errno, fd_count, sys};
+use uring_os::{Backend, CWD};
+
+/// Held by each test for its whole run: no other test opens or closes fds meanwhile.
+static COUNTING: Mutex<()> = Mutex::new(());
+
+fn counting() -> MutexGuard<'static, ()> {
+    COUNTING.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The open fds of the process and what they are, without the one reading the directory.
 fn fds() -> Vec<(i32, String)> {
@@ -44,6 +53,7 @@ fn open_number(path: &Path) -> i32 {
 
 #[test]
 fn rings_take_no_fd_number_and_threads_leak_none() {
+    let _counting = counting();
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("f");
     std::fs::write(&path, b"0123456789").unwrap();
@@ -120,4 +130,82 @@ fn rings_take_no_fd_number_and_threads_leak_none() {
     let after = fds();
     assert_eq!(before, after, "fds before and after 2,000 threads");
     assert_eq!(io_uring_fds(), []);
+}
+
+/// The content of small file `i`: its own length and bytes.
+fn small_file_content(i: usize) -> Vec<u8> {
+    let len = 1 + (i * 37) % 300;
+    (0..len).map(|j| (i * 13 + j * 3) as u8).collect()
+}
+
+#[test]
+fn read_file_reads_200_files_and_takes_no_fd_numbers() {
+    const FILES: usize = 200;
+    let _counting = counting();
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..FILES {
+        fs::write(dir.path().join(format!("f{i}")), small_file_content(i)).unwrap();
+    }
+    fs::create_dir(dir.path().join("subdir")).unwrap();
+    let dir_fd = File::open(dir.path()).unwrap();
+    let absolute = dir.path().join("f7");
+    // Warm up: the thread's ring and its file table exist before counting.
+    let mut warm = [0u8; 512];
+    uring_os::batch(|s| s.read_file(&dir_fd, "f0", &mut warm).wait()).unwrap();
+    let before = fd_count();
+    for round in 0..2 {
+        let mut bufs = vec![[0u8; 512]; FILES];
+        let mut small = [0u8; 4];
+        let mut abs_buf = [0u8; 512];
+        let mut missing_buf = [0u8; 16];
+        let mut dir_buf = [0u8; 16];
+        let (results, small_res, abs_res, missing, is_dir) = uring_os::batch(|s| {
+            let handles: Vec<_> = bufs
+                .iter_mut()
+                .enumerate()
+                .map(|(i, buf)| s.read_file(&dir_fd, format!("f{i}"), buf))
+                .collect();
+            let small = s.read_file(&dir_fd, "f10", &mut small);
+            let abs = s.read_file(&CWD, &absolute, &mut abs_buf);
+            let missing = s.read_file(&dir_fd, "missing", &mut missing_buf);
+            let is_dir = s.read_file(&dir_fd, "subdir", &mut dir_buf);
+            (
+                handles.into_iter().map(|h| h.wait()).collect::<Vec<_>>(),
+                small.wait(),
+                abs.wait(),
+                missing.wait(),
+                is_dir.wait(),
+            )
+        });
+        for (i, res) in results.iter().enumerate() {
+            let expected = small_file_content(i);
+            assert_eq!(
+                res.as_ref().ok(),
+                Some(&expected.len()),
+                "round {round} f{i}: {res:?}"
+            );
+            assert_eq!(
+                &bufs[i][..expected.len()],
+                &expected[..],
+                "round {round} f{i}"
+            );
+        }
+        assert_eq!(small_res.unwrap(), 4, "a short buffer reads its length");
+        assert_eq!(&small, &small_file_content(10)[..4]);
+        let expected = small_file_content(7);
+        assert_eq!(abs_res.unwrap(), expected.len());
+        assert_eq!(&abs_buf[..expected.len()], &expected[..]);
+        // The same errors std gives.
+        let std_missing = fs::read(dir.path().join("missing"));
+        let std_dir = fs::read(dir.path().join("subdir"));
+        assert_eq!(errno(&missing), Some(libc::ENOENT));
+        assert_eq!(errno(&missing), errno(&std_missing));
+        assert_eq!(errno(&is_dir), Some(libc::EISDIR));
+        assert_eq!(errno(&is_dir), errno(&std_dir));
+        assert_eq!(
+            fd_count(),
+            before,
+            "round {round}: read_file took fd numbers"
+        );
+    }
 }
