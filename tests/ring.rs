@@ -19,7 +19,7 @@ use uring_os::ring::{
 };
 use uring_os::sys::*;
 
-use common::{pipe, skip, sys, within};
+use common::{pattern_bytes, pipe, skip, sys, within};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -135,11 +135,6 @@ fn direct_write(fd: RawFd, buf: &[u8]) -> i32 {
     }))
 }
 
-/// Bytes that differ from position to position, so a misplaced offset shows.
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Round trips
 // ---------------------------------------------------------------------------------------------
@@ -235,7 +230,7 @@ fn tempfile_round_trip_matches_pread_and_file_position() {
     require_opcodes!(test, ring, IORING_OP_READ, IORING_OP_WRITE);
     let file = tempfile::tempfile().expect("tempfile");
     let fd = file.as_raw_fd();
-    let data = pattern(3 * 4096 + 100);
+    let data = pattern_bytes(3 * 4096 + 100);
 
     // Positioned write of the whole pattern, checked with pread(2).
     sqe(&mut ring)
@@ -869,7 +864,7 @@ fn registered_files_serve_fixed_reads() {
     let test = "registered_files_serve_fixed_reads";
     let mut ring = ring_or_skip!(test, Ring::new(8));
     require_opcodes!(test, ring, IORING_OP_READ);
-    let data = pattern(1000);
+    let data = pattern_bytes(1000);
     let mut file = tempfile::tempfile().expect("tempfile");
     file.write_all(&data).expect("write");
     let mut direct = vec![0u8; 100];
@@ -909,7 +904,7 @@ fn registered_buffers_serve_fixed_writes_and_reads() {
     let fd = file.as_raw_fd();
     // One registered buffer: the first half is written out, the second half read back into.
     let mut buffer = vec![0u8; 8192];
-    buffer[..4096].copy_from_slice(&pattern(4096));
+    buffer[..4096].copy_from_slice(&pattern_bytes(4096));
     let iovec = libc::iovec {
         iov_base: buffer.as_mut_ptr().cast(),
         iov_len: buffer.len(),
@@ -936,7 +931,7 @@ fn registered_buffers_serve_fixed_writes_and_reads() {
     file.read_exact_at(&mut direct, 100).expect("pread");
     assert_eq!(
         direct,
-        pattern(4096),
+        pattern_bytes(4096),
         "pwrite(2) would have put the same bytes there"
     );
 
@@ -982,7 +977,7 @@ fn sparse_table_opens_reads_and_closes_direct_descriptors() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("data");
-    let data = pattern(5000);
+    let data = pattern_bytes(5000);
     std::fs::write(&path, &data).expect("write");
     let c_path = sys::cpath(&path);
 
@@ -1134,7 +1129,7 @@ fn emulate_gives_the_same_answer_as_the_ring() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("data");
-    let data = pattern(300);
+    let data = pattern_bytes(300);
     std::fs::write(&path, &data).expect("write");
     let file = File::open(&path).expect("open");
     let fd = file.as_raw_fd();

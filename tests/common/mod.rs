@@ -303,17 +303,22 @@ pub fn records_file(path: &Path, count: usize) -> File {
     File::open(path).unwrap()
 }
 
-/// The byte at `offset` of [`pattern_file`].
+/// The byte at `offset` of [`pattern_file`]: bytes that differ from position to position, so
+/// that a misplaced offset shows.
 pub fn pattern(offset: u64) -> u8 {
     (offset.wrapping_mul(7) ^ (offset >> 9)) as u8
+}
+
+/// The first `len` bytes of [`pattern`].
+pub fn pattern_bytes(len: usize) -> Vec<u8> {
+    (0..len as u64).map(pattern).collect()
 }
 
 /// A temporary file holding `len` bytes of [`pattern`], open for reading.
 pub fn pattern_file(len: usize) -> (tempfile::TempDir, File) {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("pattern");
-    let data: Vec<u8> = (0..len as u64).map(pattern).collect();
-    fs::write(&path, data).unwrap();
+    fs::write(&path, pattern_bytes(len)).unwrap();
     let file = File::open(&path).unwrap();
     (tmp, file)
 }
