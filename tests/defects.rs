@@ -9,44 +9,15 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{pipe, within};
 use uring_os::CWD;
 
-/// Runs `f` on its own thread and fails the test if it has not finished within `limit`,
-/// so a call that blocks when it must not shows up as a failure instead of a hang.
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            worker.join().expect("worker finished");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the worker sends before it ends"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("did not return within {limit:?}"),
-    }
-}
-
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: a valid array of two fds.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: pipe2 returned two new fds that nothing else owns.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-}
-
-/// Makes sure this thread's next call goes through its ring: a thread's first call runs as a
-/// syscall (the warm-up), so one call is made first.
+/// Makes sure this thread's next call goes through its ring (past the warm-up).
 fn warm() {
-    uring_os::nop().unwrap();
+    common::warm_up();
 }
 
 fn ring_in_use() -> bool {
@@ -80,7 +51,7 @@ fn reads_then_the_feeding_write(n: usize) -> Vec<u8> {
 #[test]
 fn reads_queued_before_their_write_complete_at_any_count() {
     for n in [1, 13, 63, 64, 65, 200, 1000] {
-        let mut got = within(Duration::from_secs(20), move || {
+        let mut got = within(Duration::from_secs(20), "the batch", move || {
             reads_then_the_feeding_write(n)
         });
         got.sort_unstable();
@@ -309,31 +280,15 @@ fn proc_thread_self_resolves_to_the_calling_thread() {
 // 12. Arguments the ring cannot carry get the syscall's answer under Fallback::Error too.
 // (Fallback::Error is process-wide configuration: the checks run in a fresh process.)
 
-/// Runs the ignored test `name` of this binary in a new process, which configures the crate
-/// afresh, and asserts that it passed.
-fn in_fresh_process(name: &str) {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", name, "--test-threads=1"])
-        .env("URING_OS_DEFECTS_CHILD", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{name} failed in its own process:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn fallback_error_keeps_the_syscalls_errors() {
-    in_fresh_process("fallback_error_keeps_the_syscalls_errors_in_this_process");
+    common::fresh::in_fresh_process("fresh_fallback_error", &[]);
 }
 
 #[test]
-#[ignore = "run by fallback_error_keeps_the_syscalls_errors in a process of its own"]
-fn fallback_error_keeps_the_syscalls_errors_in_this_process() {
-    if std::env::var_os("URING_OS_DEFECTS_CHILD").is_none() {
+#[ignore = "helper: run in a fresh process by fallback_error_keeps_the_syscalls_errors"]
+fn fresh_fallback_error() {
+    if !common::fresh::is_fresh("fresh_fallback_error") {
         return;
     }
     uring_os::configure(uring_os::Config::default().fallback(uring_os::Fallback::Error))
@@ -394,7 +349,7 @@ fn without_sqpoll_ring_ops_use_the_current_credentials() {
     fs::write(&secret, b"root only").unwrap();
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
     let secret = secret.clone();
-    let status = common::in_child(move || {
+    let status = common::fork::in_child(move || {
         // The ring exists before the drop of privileges.
         if uring_os::nop().is_err() || uring_os::nop().is_err() {
             return 2;
