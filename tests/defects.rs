@@ -371,3 +371,107 @@ fn without_sqpoll_ring_ops_use_the_current_credentials() {
     });
     assert_eq!(status, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. A deadline bounds every path of a write on a blocking stream, with a ring and without.
+
+/// writev and write of 100,000 bytes to a pipe nobody reads, under a 200 ms deadline:
+/// return within the deadline with what fit (a partial count), and the pipe holds exactly
+/// that.
+fn timed_writes_to_a_full_pipe() {
+    for vectored in [true, false] {
+        let (reader, writer) = pipe();
+        let data = vec![9u8; 100_000];
+        let start = Instant::now();
+        let res = within(Duration::from_secs(10), "the timed write", move || {
+            let res = uring_os::with_timeout(Duration::from_millis(200), || {
+                if vectored {
+                    let (a, b) = data.split_at(30_000);
+                    uring_os::writev(&writer, &[io::IoSlice::new(a), io::IoSlice::new(b)])
+                } else {
+                    uring_os::write(&writer, &data)
+                }
+            });
+            (res, writer)
+        });
+        let (res, writer) = res;
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(2), "took {took:?}");
+        let n = res.unwrap();
+        assert!(n > 0 && n < 100_000, "wrote {n}");
+        drop(writer);
+        assert_eq!(common::drain(&reader).len(), n);
+    }
+}
+
+#[test]
+fn a_deadline_bounds_writes_to_a_full_pipe() {
+    timed_writes_to_a_full_pipe();
+    common::fresh::in_fresh_process("fresh_deadline_without_ring", &[("URING_OS", "off")]);
+}
+
+#[test]
+#[ignore = "helper: run in a fresh process by a_deadline_bounds_writes_to_a_full_pipe"]
+fn fresh_deadline_without_ring() {
+    if !common::fresh::is_fresh("fresh_deadline_without_ring") {
+        return;
+    }
+    timed_writes_to_a_full_pipe();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Without io_uring a batch runs its operations concurrently, as the ring does.
+
+/// Reads of an empty pipe queued before the writes that feed them; a panic with reads still
+/// blocked unwinds out of the scope promptly.
+fn batch_of_dependent_operations() {
+    let (reader, writer) = pipe();
+    let (mut a, mut b) = ([0u8; 3], [0u8; 3]);
+    let got = within(Duration::from_secs(10), "the batch", move || {
+        let res = uring_os::batch(|s| {
+            let ra = s.read(&reader, &mut a);
+            let rb = s.read(&reader, &mut b);
+            s.submit();
+            let w = s.write(&writer, b"abcdef");
+            (ra.wait(), rb.wait(), w.wait())
+        });
+        (res.0.unwrap(), res.1.unwrap(), res.2.unwrap(), a, b)
+    });
+    assert_eq!((got.0, got.1, got.2), (3, 3, 6));
+    let mut both = [got.3, got.4].concat();
+    both.sort_unstable();
+    assert_eq!(both, b"abcdef");
+
+    let (reader, writer) = pipe();
+    let unwound = within(Duration::from_secs(10), "the panicking batch", move || {
+        let mut buf = [0u8; 4];
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            uring_os::batch(|s| {
+                let _read = s.read(&reader, &mut buf);
+                s.submit();
+                panic!("with a read blocked");
+            })
+        }));
+        // The read never happened: what is written later is still there.
+        uring_os::write(&writer, b"late").unwrap();
+        (result.is_err(), common::read_available(&reader))
+    });
+    assert!(unwound.0);
+    assert_eq!(unwound.1, b"late");
+}
+
+#[test]
+fn a_batch_without_io_uring_runs_its_operations_concurrently() {
+    batch_of_dependent_operations();
+    common::fresh::in_fresh_process("fresh_concurrent_without_ring", &[("URING_OS", "off")]);
+}
+
+#[test]
+#[ignore = "helper: run in a fresh process by a_batch_without_io_uring_runs_its_operations_concurrently"]
+fn fresh_concurrent_without_ring() {
+    if !common::fresh::is_fresh("fresh_concurrent_without_ring") {
+        return;
+    }
+    assert!(!ring_in_use(), "URING_OS=off");
+    batch_of_dependent_operations();
+}

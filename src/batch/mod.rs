@@ -48,6 +48,7 @@
 
 mod arena;
 mod core;
+mod emulate;
 mod end;
 mod erased;
 mod window;
@@ -108,6 +109,7 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
             leak: Cell::new(false),
             kept: RefCell::new(Vec::new()),
             returned: Cell::new(false),
+            emulated: RefCell::new(Vec::new()),
         },
         _scope: PhantomData,
         _env: PhantomData,

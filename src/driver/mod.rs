@@ -28,7 +28,8 @@ pub(crate) use fdcache::{FdCache, blocking_stream, nonblocking_stream};
 pub(crate) use fork::fork_generation;
 pub(crate) use slots::{Completions, FixedSlot, Slot};
 pub(crate) use syscall::{
-    auto_dispatch, auto_syscall_in_batch, auto_syscall_single, fallback, run_syscall,
+    Attempt, Polled, attempt_syscall, auto_dispatch, auto_syscall_in_batch, auto_syscall_single,
+    fallback, fallback_error, poll_until, run_syscall,
 };
 pub(crate) use thread::{forget_fd, thread_backend, with_driver, with_local};
 pub(crate) use wait::{FirstWait, Waited};

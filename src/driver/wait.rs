@@ -59,7 +59,7 @@ pub(crate) fn ring_failed(e: &io::Error) -> ! {
 /// handler restart the syscall, so the call keeps waiting. Which signal arrived is unknown
 /// here, so any installed handler that would interrupt counts. Runs only after a signal.
 #[cold]
-fn signal_interrupts(on_signal: OnSignal) -> bool {
+pub(crate) fn signal_interrupts(on_signal: OnSignal) -> bool {
     if on_signal == OnSignal::Restart {
         return false;
     }
