@@ -91,8 +91,13 @@ fn in_seccomp_child(cases: &[Case], syscall_per_case: bool) -> (i32, String) {
         }
         let before = uring_os::stats();
         let status = uring_os::status();
+        // URING_OS=off decides before any ring is tried.
         let expected = Backend::Syscall {
-            reason: FallbackReason::PermissionDenied(DeniedBy::Seccomp),
+            reason: if common::disabled_by_env() {
+                FallbackReason::Disabled
+            } else {
+                FallbackReason::PermissionDenied(DeniedBy::Seccomp)
+            },
         };
         if status.backend != expected {
             report.push_str(&format!(
@@ -320,6 +325,9 @@ fn without_io_uring_a_batch_gives_the_same_results() {
                 Backend::Syscall {
                     reason: FallbackReason::PermissionDenied(_),
                 } => true,
+                Backend::Syscall {
+                    reason: FallbackReason::Disabled,
+                } => common::disabled_by_env(),
                 Backend::Syscall { .. } => !parent_has_ring,
                 _ => false,
             },

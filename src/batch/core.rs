@@ -400,7 +400,13 @@ impl Core {
                 queued[index].op = std::ptr::null_mut();
                 match std::mem::replace(&mut queued[index].state, State::Taken) {
                     State::Done(res) => res,
-                    _ => unreachable!("the emulation ran it to its end"),
+                    // The parent's entry, in a fork child: the parent runs it, not us.
+                    _ => {
+                        queued[index].op = op;
+                        queued[index].state = State::Emulated;
+                        self.leak.set(true);
+                        return None;
+                    }
                 }
             }
             // In a fork child the parent's ring is out of reach.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::core::{Core, Queued, State};
 use super::erased::Attempted;
-use crate::driver::{Polled, poll_until, with_driver};
+use crate::driver::{Polled, fork_generation, poll_until, with_driver};
 
 /// A chain run as syscalls: its entries `next..end` are still to run.
 pub(super) struct EmulatedChain {
@@ -21,6 +21,9 @@ pub(super) struct EmulatedChain {
     end: usize,
     /// Starts only once every chain before it finished (a drained entry).
     drain: bool,
+    /// The fork generation that started it: a fork child never runs its parent's entries
+    /// (the parent runs them, on data meant for it), as it cannot reach the parent's ring.
+    generation: u64,
 }
 
 /// How long a wait for emulated entries lasts at most while ring entries are in flight too:
@@ -53,6 +56,7 @@ impl Core {
                     next: begin,
                     end,
                     drain,
+                    generation: fork_generation(),
                 });
                 begin = end;
             }
@@ -77,7 +81,11 @@ impl Core {
             {
                 let mut queued = self.queued.borrow_mut();
                 let mut chains = self.emulated.borrow_mut();
+                let generation = fork_generation();
                 for c in 0..chains.len() {
+                    if chains[c].generation != generation {
+                        continue;
+                    }
                     if chains[c].drain && c > 0 {
                         // A drained chain waits for every chain before it.
                         break;
@@ -91,8 +99,15 @@ impl Core {
                 return;
             };
             let finished = match target {
-                Some(index) => !matches!(self.queued.borrow()[index].state, State::Emulated),
-                None => self.emulated.borrow().is_empty(),
+                Some(index) => {
+                    !matches!(self.queued.borrow()[index].state, State::Emulated)
+                        || self.foreign(index)
+                }
+                None => !self
+                    .emulated
+                    .borrow()
+                    .iter()
+                    .any(|c| c.generation == fork_generation()),
             };
             if finished {
                 return;
@@ -180,6 +195,15 @@ impl Core {
             }
         }
         progressed
+    }
+
+    /// Whether entry `index` belongs to a chain the parent of this fork child started.
+    pub(super) fn foreign(&self, index: usize) -> bool {
+        let generation = fork_generation();
+        self.emulated
+            .borrow()
+            .iter()
+            .any(|c| c.generation != generation && (c.next..c.end).contains(&index))
     }
 
     /// Cancels every emulated entry that has not run (a panic unwinds out of the scope):

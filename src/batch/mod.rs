@@ -64,7 +64,9 @@ use self::arena::Arena;
 use self::core::{Core, SPARE_QUEUE, State, Taken};
 use self::erased::{failed, finish_in_arena};
 pub use self::window::Window;
-use crate::driver::{Driver, FixedSlot, forget_fd, fork_generation, run_syscall, with_driver};
+use crate::driver::{
+    Driver, FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
+};
 use crate::op::{self, CPath, Op};
 use crate::stats::Counters;
 use crate::sys::IOSQE_IO_DRAIN;
@@ -115,6 +117,7 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
         _env: PhantomData,
     };
     Counters::current().batch();
+    register_fork_handler();
     // The scope's Drop, not the handles', waits for everything; it runs on unwind too.
     let result = f(&scope);
     scope.core.returned.set(true);

@@ -25,7 +25,7 @@ use crate::ring::{Cqe, Probe, Ring};
 use crate::stats::Counters;
 
 pub(crate) use fdcache::{FdCache, blocking_stream, nonblocking_stream};
-pub(crate) use fork::fork_generation;
+pub(crate) use fork::{fork_generation, register_fork_handler};
 pub(crate) use slots::{Completions, FixedSlot, Slot};
 pub(crate) use syscall::{
     Attempt, Polled, attempt_syscall, auto_dispatch, auto_syscall_in_batch, auto_syscall_single,

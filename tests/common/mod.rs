@@ -81,6 +81,15 @@ pub fn ring_entries() -> Result<u32, String> {
     }
 }
 
+/// Whether `URING_OS=off` (or `0`, `false`, `no`) disables io_uring for this process, as
+/// the crate reads it: every call then runs as its syscall, for the reason `Disabled`.
+pub fn disabled_by_env() -> bool {
+    matches!(
+        std::env::var("URING_OS").as_deref(),
+        Ok("off" | "0" | "false" | "no")
+    )
+}
+
 /// Whether this thread's calls go through a ring; see [`ring_entries`].
 pub fn has_ring() -> bool {
     ring_entries().is_ok()
