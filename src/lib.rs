@@ -28,7 +28,9 @@
 mod batch;
 mod calls;
 mod config;
+pub mod fs;
 mod local;
+pub mod net;
 mod op;
 pub mod ring;
 mod stats;
