@@ -443,8 +443,8 @@ impl OpenOptions {
     }
 
     /// Mirrors `OpenOptions::open`: openat(2) with `O_CLOEXEC` always, retried on `EINTR`
-    /// (direct syscall). Contradictory options fail with `EINVAL` before any syscall, as
-    /// std.
+    /// (direct syscall). Contradictory options fail with std's `InvalidInput` errors before
+    /// any syscall.
     pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
         let flags = self.flags()?;
         with_cpath(path.as_ref(), |path| {
@@ -460,25 +460,30 @@ impl OpenOptions {
 
     /// The open(2) flags std derives from the options.
     pub(crate) fn flags(&self) -> io::Result<i32> {
-        let einval = || io::Error::from_raw_os_error(libc::EINVAL);
+        let invalid = |msg: &'static str| io::Error::new(io::ErrorKind::InvalidInput, msg);
+        let needs_write = "creating or truncating a file requires write or append access";
         let access = match (self.read, self.write, self.append) {
             (true, false, false) => libc::O_RDONLY,
             (false, true, false) => libc::O_WRONLY,
             (true, true, false) => libc::O_RDWR,
             (false, _, true) => libc::O_WRONLY | libc::O_APPEND,
             (true, _, true) => libc::O_RDWR | libc::O_APPEND,
-            (false, false, false) => return Err(einval()),
+            (false, false, false) => {
+                return Err(invalid(
+                    "must specify at least one of read, write, or append access",
+                ));
+            }
         };
         match (self.write, self.append) {
             (true, false) => {}
             (false, false) => {
                 if self.truncate || self.create || self.create_new {
-                    return Err(einval());
+                    return Err(invalid(needs_write));
                 }
             }
             (_, true) => {
                 if self.truncate && !self.create_new {
-                    return Err(einval());
+                    return Err(invalid(needs_write));
                 }
             }
         }

@@ -337,14 +337,20 @@ fn readlink_at(dir: i32, path: &CStr) -> io::Result<PathBuf> {
 /// Mirrors `std::fs::canonicalize`: the absolute path with every symlink, `.` and `..`
 /// resolved, as realpath(3) gives it.
 ///
-/// Direct syscalls, and fewer than realpath(3) makes: openat(2) with `O_PATH` lets the kernel
-/// resolve the whole path once, readlinkat(2) of `/proc/self/fd/N` names what it found, and
-/// close. Without `/proc` it calls realpath(3) (a libc name no shim exports).
+/// Direct syscalls, and fewer than realpath(3) makes for a deep path: openat(2) with
+/// `O_PATH` lets the kernel resolve the whole path once, readlinkat(2) of
+/// `/proc/self/fd/N` names what it found, and close. Where that fails (the path does not
+/// resolve, or `/proc` is missing) it calls realpath(3) itself, as std does, so errors are
+/// realpath's own (it reports some differently from the kernel: a missing over-long name is
+/// `ENOENT`); realpath is a libc name no shim exports.
 pub fn canonicalize<P: AsRef<Path>>(path: P) -> io::Result<PathBuf> {
     with_cpath(path.as_ref(), |path| {
         let flags = libc::O_PATH | libc::O_CLOEXEC;
         // SAFETY: `path` is NUL-terminated; the new fd is ours.
-        let fd = cvt_r(|| unsafe { sc::openat(libc::AT_FDCWD, path.as_ptr(), flags, 0) })?;
+        let Ok(fd) = cvt_r(|| unsafe { sc::openat(libc::AT_FDCWD, path.as_ptr(), flags, 0) })
+        else {
+            return realpath(path);
+        };
         // SAFETY: openat returned a new fd.
         let fd = unsafe { <Fd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
         let link = format!("/proc/self/fd/{}\0", fd.raw());
