@@ -3,6 +3,11 @@
 //! every result is compared: values, error kinds and `raw_os_error()`, and for scenarios
 //! that change the filesystem, the tree they leave behind.
 
+#![allow(
+    clippy::vec_init_then_push,
+    reason = "each scenario lists its results one call per line"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -340,7 +345,7 @@ fn file_handles_read_write_seek_and_positioned_io() {
             .and_then(|_| (&h).read_to_end(&mut v))));
         out.push(o(Ok(v.len())));
         out.push(o(g
-            .set_permissions(std::fs::Permissions::from_mode(0o640).into())
+            .set_permissions(fs::Permissions::from_mode(0o640))
             .map(|_| 0)));
         out.push(o(fs::File::open(dir.join("bad_utf8")).and_then(|mut f| {
             let mut s = String::from("kept");
@@ -372,11 +377,11 @@ fn open_options_every_combination() {
                     .truncate(bits & 8 != 0)
                     .create(bits & 16 != 0)
                     .create_new(bits & 32 != 0);
-                outcome(o.open(dir.join(target)).and_then(|mut f| {
+                outcome(o.open(dir.join(target)).map(|mut f| {
                     let w = f.write(b"+").map_err(|e| e.raw_os_error());
                     let mut s = Vec::new();
                     let r = f.read_to_end(&mut s).map_err(|e| e.raw_os_error());
-                    Ok((w, r, s))
+                    (w, r, s)
                 }))
             });
         }
@@ -387,6 +392,7 @@ fn open_options_every_combination() {
         out.push(o(fs::OpenOptions::new()
             .write(true)
             .create(true)
+            .truncate(false)
             .mode(0o600)
             .open(dir.join("m"))
             .map(drop)));
@@ -424,7 +430,7 @@ fn writes_copies_and_directory_changes() {
             out.push(o(fs::create_dir(&p)));
             out.push(o(fs::set_permissions(
                 &p,
-                std::fs::Permissions::from_mode(0o751).into(),
+                fs::Permissions::from_mode(0o751),
             )));
         }
         out.push(o(fs::copy("/proc/version", dir.join("version"))));

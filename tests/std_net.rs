@@ -3,6 +3,11 @@
 //! line, and every result and error is compared: data, addresses, refused, reset and closed
 //! connections, timeouts.
 
+#![allow(
+    clippy::vec_init_then_push,
+    reason = "each scenario lists its results one call per line"
+)]
+
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
@@ -142,6 +147,10 @@ fn tcp_reset_and_closed_peers() {
 }
 
 #[test]
+#[allow(
+    clippy::useless_conversion,
+    reason = "the same body runs with std's types, where the conversion is to the same type"
+)]
 fn timeouts_give_std_errors_after_the_time() {
     same!(|net| {
         let mut out = Vec::new();
@@ -178,7 +187,7 @@ fn timeouts_give_std_errors_after_the_time() {
         let chunk = vec![0u8; 1 << 16];
         let res = loop {
             match (&client).write(&chunk) {
-                Ok(_) => continue,
+                Ok(_written) => continue,
                 Err(e) => break Err::<(), _>(e),
             }
         };

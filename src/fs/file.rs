@@ -177,14 +177,26 @@ pub(crate) fn writev_fd(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
 }
 
 /// Reads until end of file into `buf`'s spare capacity, growing it, as std's
-/// `read_to_end`; `hint` is how many bytes are expected (reserved up front).
+/// `read_to_end`; `hint` is how many bytes are expected (reserved up front). When the
+/// buffer is exactly full, a small read on the stack checks for the end before growing it,
+/// so a file read with an exact hint is never copied to a larger buffer.
 pub(crate) fn read_to_end_fd(fd: RawFd, buf: &mut Vec<u8>, hint: usize) -> io::Result<usize> {
     let start = buf.len();
-    buf.try_reserve(hint.max(32))
+    buf.try_reserve(hint)
         .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
     loop {
         if buf.len() == buf.capacity() {
-            buf.reserve(32.max(buf.capacity() - start));
+            let mut probe = [0u8; 32];
+            match read_fd(fd, &mut probe) {
+                Ok(0) => return Ok(buf.len() - start),
+                Ok(n) => {
+                    buf.reserve(32.max(buf.capacity() - start));
+                    buf.extend_from_slice(&probe[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            continue;
         }
         let spare = buf.spare_capacity_mut();
         // SAFETY: the spare capacity is valid for writes of its length; read(2) initialises

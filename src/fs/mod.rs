@@ -53,13 +53,13 @@ use fd::{Fd, cvt, cvt_r, with_cpath};
 pub(crate) use file::{delegate_io_to_ref, read_fd, read_to_end_fd, readv_fd, write_fd, writev_fd};
 
 /// What [`read`] asks for first: a file that fits is read without asking its size.
-const FIRST_READ: usize = 16 * 1024;
+const FIRST_READ: usize = 64 * 1024;
 
 /// Mirrors `std::fs::read`: the whole file (direct syscalls: openat, read until it returns
 /// 0, close).
 ///
 /// std makes five syscalls (openat, statx for the size, read, a read that finds the end,
-/// close); this makes four for a file up to 16 KiB, asking the size only for a larger one.
+/// close); this makes four for a file up to 64 KiB, asking the size only for a larger one.
 /// It reads until read(2) returns 0 as std does, so pipes, FIFOs and `/proc` files read
 /// whole too.
 ///
