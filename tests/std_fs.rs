@@ -150,7 +150,8 @@ fn names() -> Vec<String> {
         "rootonly",
         "fifo",
         ".",
-        "..",
+        "dir/..",
+        "dir/sub/../../file",
     ]
     .iter()
     .map(|s| s.to_string())
