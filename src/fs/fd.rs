@@ -22,8 +22,10 @@ impl Fd {
     /// Takes ownership of a non-negative raw result of a syscall that made a new fd.
     #[inline]
     pub(crate) fn from_result(res: isize) -> io::Result<Fd> {
-        let fd = sc::io_result(res)?;
-        Ok(Fd(fd as RawFd))
+        let fd = sc::io_result(res)? as RawFd;
+        // The number may have been something else the ring's caches know about.
+        crate::driver::forget_fd(fd);
+        Ok(Fd(fd))
     }
 
     /// The fd number, still owned by `self`.
@@ -52,6 +54,7 @@ impl Drop for Fd {
     fn drop(&mut self) {
         // SAFETY: we own the fd and nothing uses the number after this.
         unsafe { sc::close(self.0) };
+        crate::driver::forget_fd(self.0);
     }
 }
 
