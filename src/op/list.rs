@@ -42,13 +42,16 @@ macro_rules! new_fd {
 }
 
 /// The hooks of a path operation the kernel always hands to an io-wq worker, which resolves
-/// `/proc/thread-self` as itself: such paths run as the syscall.
+/// `/proc/thread-self` as itself: such paths run as the syscall. So do calls whose flags
+/// the syscall refuses (`$flags_valid` false): the syscall checks them before it reads the
+/// path, io_uring reads the path first, so an empty or over-long path would give `ENOENT`
+/// or `ENAMETOOLONG` where the syscall gives `EINVAL`.
 macro_rules! punted_path {
-    ($($path:ident),+) => {
+    ($($path:ident),+ $(; $flags_valid:expr)?) => {
         const PUNTED: bool = true;
         #[inline]
         fn fits_ring(&self) -> bool {
-            !($(self.$path.names_calling_thread())||+)
+            !($(self.$path.names_calling_thread())||+) $(&& $flags_valid(self))?
         }
     };
 }
@@ -77,6 +80,12 @@ ops! {
         #[inline]
         fn short(&self, res: i32) -> bool {
             short_of(res, self.buf.len())
+        }
+        // A zero-length read never reaches a file without `read_iter` through io_uring (0 at
+        // once); read(2) calls its `read` (EISDIR for a directory).
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            !self.buf.is_empty()
         }
     };
 
@@ -107,6 +116,11 @@ ops! {
         fn short(&self, res: i32) -> bool {
             (res as usize) < total(self.bufs)
         }
+        // readv(2) of nothing is 0 before the file sees it (as for Read).
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            total(self.bufs) > 0
+        }
     };
 
     /// writev(2), pwritev(2).
@@ -118,6 +132,12 @@ ops! {
         transfer_fd!(write: true);
         fn short(&self, res: i32) -> bool {
             (res as usize) < total(self.bufs)
+        }
+        // writev(2) of nothing is 0 before the file sees it; through io_uring a socket or
+        // pipe without a reader answers EPIPE.
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            total(self.bufs) > 0
         }
         fn rest(&self, done: usize) -> Option<StreamRest<'_>> {
             if self.offset != CURRENT_POSITION {
@@ -174,6 +194,12 @@ ops! {
     Ftruncate { fd: RawFd, len: u64 } -> () = IORING_OP_FTRUNCATE
         |o, sqe| sqe.prep_ftruncate(o.fd, o.len),
     {
+        // ftruncate(2) refuses a negative length before it looks the fd up (EINVAL even for
+        // a bad fd); io_uring looks the fd up first.
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            self.len <= i64::MAX as u64
+        }
         // std retries it on EINTR.
         const ON_SIGNAL: OnSignal = OnSignal::Restart;
     };
@@ -187,7 +213,7 @@ ops! {
         // resolve /proc/thread-self as its worker thread.
         #[inline]
         fn fits_ring(&self) -> bool {
-            !self.path.names_calling_thread()
+            !self.path.names_calling_thread() && open_flags_valid(self.flags)
         }
         #[inline]
         fn after_ring(&mut self, res: i32) -> i32 {
@@ -228,7 +254,7 @@ ops! {
         // SAFETY: a successful statx filled the whole buffer.
         output |o, _res| unsafe { o.buf.assume_init() },
     {
-        punted_path!(path);
+        punted_path!(path; |o: &Self| statx_flags_valid(o.flags, o.mask));
     };
 
     /// mkdirat(2).
@@ -250,7 +276,7 @@ ops! {
         = IORING_OP_RENAMEAT
         |o, sqe| sqe.prep_renameat(o.old_dir, o.old.ptr(), o.new_dir, o.new.ptr(), o.flags),
     {
-        punted_path!(old, new);
+        punted_path!(old, new; |o: &Self| rename_flags_valid(o.flags) && name_readable(&o.new));
     };
 
     /// symlinkat(2).
@@ -265,7 +291,9 @@ ops! {
         = IORING_OP_LINKAT
         |o, sqe| sqe.prep_linkat(o.old_dir, o.old.ptr(), o.new_dir, o.new.ptr(), o.flags),
     {
-        punted_path!(old, new);
+        punted_path!(old, new; |o: &Self| {
+            o.flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) == 0 && name_readable(&o.new)
+        });
     };
 
     /// socket(2).
@@ -304,6 +332,12 @@ ops! {
         #[inline]
         fn waits_on(&self) -> Option<FdWait> {
             Some(FdWait::socket(self.fd, false))
+        }
+        // accept4(2) looks the fd up before it checks the flags (EBADF first); io_uring
+        // refuses unknown flags first (EINVAL). Unknown flags go to the syscall.
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            self.flags & !(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) == 0
         }
     };
 
@@ -384,10 +418,17 @@ ops! {
             short_of(res, self.len)
         }
         // The entry's offset u64::MAX means "the file position"; an offset of that value
-        // goes to the syscall, which answers for it (EINVAL, or ESPIPE on a pipe).
+        // goes to the syscall, which answers for it (EINVAL, or ESPIPE on a pipe). So does an
+        // offset for a pipe: splice(2) refuses it (ESPIPE) before it checks the fds' modes,
+        // io_uring checks the modes first (EBADF for a pipe's wrong end).
+        // A zero length is 0 for splice(2) before it looks at the fds (even bad ones).
         #[inline]
         fn fits_ring(&self) -> bool {
-            self.off_in != Some(u64::MAX) && self.off_out != Some(u64::MAX)
+            self.len > 0
+                && self.off_in != Some(u64::MAX)
+                && self.off_out != Some(u64::MAX)
+                && self.off_in.is_none_or(|_| !is_espipe(self.fd_in))
+                && self.off_out.is_none_or(|_| !is_espipe(self.fd_out))
         }
         fn syscall(&mut self) -> i32 {
             self.splice(self.flags)
@@ -532,6 +573,56 @@ impl OpenAt {
         unsafe { sc::close(if fd >= 0 { fd } else { ring_fd }) };
         if fd >= 0 { ring_fd } else { fd }
     }
+}
+
+/// Whether open(2) accepts `flags` (its `build_open_flags`, which runs before the path is
+/// read; io_uring reads the path first). Of the flags openat(2) does not drop silently, it
+/// refuses `O_CREAT | O_DIRECTORY`, and an `O_TMPFILE` open without write access.
+#[inline]
+fn open_flags_valid(flags: i32) -> bool {
+    const TMPFILE_BIT: i32 = libc::O_TMPFILE & !libc::O_DIRECTORY;
+    // O_PATH keeps only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC of the rest.
+    flags & libc::O_PATH != 0
+        || (flags & (libc::O_CREAT | libc::O_DIRECTORY) != libc::O_CREAT | libc::O_DIRECTORY
+            && (flags & TMPFILE_BIT == 0 || flags & libc::O_ACCMODE != libc::O_RDONLY))
+}
+
+/// Whether statx(2) accepts `flags` and `mask` (checked before the path is read).
+#[inline]
+fn statx_flags_valid(flags: i32, mask: u32) -> bool {
+    const VALID: i32 = libc::AT_SYMLINK_NOFOLLOW
+        | libc::AT_NO_AUTOMOUNT
+        | libc::AT_EMPTY_PATH
+        | libc::AT_STATX_SYNC_TYPE;
+    const STATX_RESERVED: u32 = 0x8000_0000;
+    flags & !VALID == 0
+        && flags & libc::AT_STATX_SYNC_TYPE != libc::AT_STATX_SYNC_TYPE
+        && mask & STATX_RESERVED == 0
+}
+
+/// Whether the kernel can read `path` as a name (not empty, shorter than `PATH_MAX`). For
+/// the second path of renameat2(2) and linkat(2) the syscall reports such an error only after
+/// looking up the first path (`EBADF`, `ENOENT`, ... first); io_uring reads both up front.
+#[inline]
+fn name_readable(path: &CPath) -> bool {
+    let len = path.as_cstr().to_bytes().len();
+    len > 0 && len < libc::PATH_MAX as usize
+}
+
+/// Whether renameat2(2) accepts `flags` (checked before the paths are read).
+#[inline]
+fn rename_flags_valid(flags: u32) -> bool {
+    let known = libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT;
+    flags & !known == 0
+        && !(flags & libc::RENAME_EXCHANGE != 0
+            && flags & (libc::RENAME_NOREPLACE | libc::RENAME_WHITEOUT) != 0)
+}
+
+/// Whether `fd` has no file position (a pipe, FIFO or socket): lseek(2) gives `ESPIPE`.
+#[cold]
+fn is_espipe(fd: RawFd) -> bool {
+    // SAFETY: lseek on any fd number is harmless; SEEK_CUR with offset 0 moves nothing.
+    unsafe { sc::lseek(fd, 0, libc::SEEK_CUR) == -(libc::ESPIPE as isize) }
 }
 
 /// Whether `fd` is a FIFO.

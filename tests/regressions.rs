@@ -1,0 +1,266 @@
+//! Regression tests for the library bugs the differential fuzzer (`tests/fuzz.rs`) found,
+//! one test per bug, each comparing with what the syscall (libc) gives. Each failed before
+//! its fix.
+
+mod common;
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use common::{pipe, warm_up};
+use uring_os::CWD;
+
+fn errno_of<T: std::fmt::Debug>(res: io::Result<T>) -> Option<i32> {
+    res.expect_err("the call must fail").raw_os_error()
+}
+
+fn last_errno() -> Option<i32> {
+    io::Error::last_os_error().raw_os_error()
+}
+
+fn c(path: &Path) -> CString {
+    CString::new(path.as_os_str().as_bytes()).unwrap()
+}
+
+/// A bad fd number, borrowed for one call.
+fn bad() -> BorrowedFd<'static> {
+    // SAFETY: never open in these tests; the kernel answers EBADF to libc and uring_os alike.
+    unsafe { BorrowedFd::borrow_raw(9999) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The syscall checks some arguments before others; io_uring checked them in another order
+// (the path before the flags, the fd before the length), so the errno differed.
+
+#[test]
+fn argument_errors_come_in_the_syscalls_order() {
+    warm_up();
+    let dir = tempfile::tempdir().unwrap();
+    let too_long = Path::new(std::ffi::OsStr::from_bytes(&b"d/".repeat(2100))).to_path_buf();
+    let empty = Path::new("");
+    let (cl, ce) = (c(&too_long), c(empty));
+    let base = dir.path();
+
+    // openat: O_CREAT | O_DIRECTORY is EINVAL before the path is read.
+    let flags = libc::O_CREAT | libc::O_DIRECTORY | libc::O_WRONLY;
+    // SAFETY: valid paths.
+    assert_eq!(
+        unsafe { libc::openat(libc::AT_FDCWD, cl.as_ptr(), flags, 0o600) },
+        -1
+    );
+    let want = last_errno();
+    assert_eq!(want, Some(libc::EINVAL));
+    assert_eq!(
+        errno_of(uring_os::openat(CWD, &too_long, flags, 0o600)),
+        want,
+        "openat"
+    );
+    // An O_TMPFILE open without write access, on an empty path.
+    let flags = libc::O_TMPFILE | libc::O_RDONLY;
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::openat(libc::AT_FDCWD, ce.as_ptr(), flags, 0o600) },
+        -1
+    );
+    let want = last_errno();
+    assert_eq!(
+        errno_of(uring_os::openat(CWD, empty, flags, 0o600)),
+        want,
+        "O_TMPFILE"
+    );
+
+    // statx: unknown flags and reserved mask bits are EINVAL before the path.
+    for (flags, mask) in [(0x4000_0000, libc::STATX_BASIC_STATS), (0, 0x8000_0000)] {
+        // SAFETY: all-zero is a valid statx.
+        let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+        // SAFETY: valid path and buffer.
+        assert_eq!(
+            unsafe { libc::statx(libc::AT_FDCWD, ce.as_ptr(), flags, mask, &mut stx) },
+            -1
+        );
+        let want = last_errno();
+        assert_eq!(want, Some(libc::EINVAL));
+        assert_eq!(
+            errno_of(uring_os::statx(CWD, empty, flags, mask)),
+            want,
+            "statx {flags:#x} {mask:#x}"
+        );
+    }
+
+    // renameat2 and linkat: unknown flags are EINVAL before the paths.
+    // SAFETY: valid paths.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            ce.as_ptr(),
+            libc::AT_FDCWD,
+            cl.as_ptr(),
+            0x100,
+        )
+    };
+    assert_eq!(r, -1);
+    let want = last_errno();
+    assert_eq!(
+        errno_of(uring_os::renameat(CWD, empty, CWD, &too_long, 0x100)),
+        want,
+        "renameat"
+    );
+    // SAFETY: valid paths.
+    assert_eq!(
+        unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                cl.as_ptr(),
+                libc::AT_FDCWD,
+                ce.as_ptr(),
+                0x1,
+            )
+        },
+        -1
+    );
+    let want = last_errno();
+    assert_eq!(
+        errno_of(uring_os::linkat(CWD, &too_long, CWD, empty, 0x1)),
+        want,
+        "linkat"
+    );
+
+    // renameat2 and linkat look the first path up before they read the second: a bad
+    // directory fd is EBADF even when the second path is empty.
+    let old = c(&base.join("old"));
+    // SAFETY: valid paths.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            9999,
+            old.as_ptr(),
+            libc::AT_FDCWD,
+            ce.as_ptr(),
+            0,
+        )
+    };
+    assert_eq!(r, -1);
+    let want = last_errno();
+    assert_eq!(
+        errno_of(uring_os::renameat(bad(), base.join("old"), CWD, empty, 0)),
+        want,
+        "renameat order"
+    );
+    // SAFETY: valid paths.
+    assert_eq!(
+        unsafe { libc::linkat(9999, old.as_ptr(), libc::AT_FDCWD, ce.as_ptr(), 0) },
+        -1
+    );
+    let want = last_errno();
+    assert_eq!(
+        errno_of(uring_os::linkat(bad(), base.join("old"), CWD, empty, 0)),
+        want,
+        "linkat order"
+    );
+
+    // accept4: a bad fd is EBADF before unknown flags are EINVAL.
+    // SAFETY: no address wanted.
+    assert_eq!(
+        unsafe { libc::accept4(9999, std::ptr::null_mut(), std::ptr::null_mut(), 0x1234) },
+        -1
+    );
+    let want = last_errno();
+    assert_eq!(want, Some(libc::EBADF));
+    assert_eq!(errno_of(uring_os::accept4(bad(), 0x1234)), want, "accept4");
+
+    // ftruncate: a negative length is EINVAL before the fd is looked up.
+    // SAFETY: plain integers.
+    assert_eq!(unsafe { libc::ftruncate64(9999, -1) }, -1);
+    let want = last_errno();
+    assert_eq!(want, Some(libc::EINVAL));
+    assert_eq!(
+        errno_of(uring_os::ftruncate(bad(), u64::MAX)),
+        want,
+        "ftruncate"
+    );
+}
+
+#[test]
+fn splice_answers_like_splice_for_pipe_offsets_and_zero_lengths() {
+    warm_up();
+    let (reader, writer) = pipe();
+    let (sock, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    // An offset for a pipe is ESPIPE before the write end is found unreadable (EBADF).
+    let mut off: i64 = 0;
+    // SAFETY: valid fds and offset pointer.
+    let r = unsafe {
+        libc::splice(
+            writer.as_raw_fd(),
+            &mut off,
+            sock.as_raw_fd(),
+            std::ptr::null_mut(),
+            4096,
+            0,
+        )
+    };
+    assert_eq!(r, -1);
+    let want = last_errno();
+    assert_eq!(want, Some(libc::ESPIPE));
+    let ours = uring_os::splice(&writer, Some(0), &sock, None, 4096, 0);
+    assert_eq!(errno_of(ours), want);
+    // A zero length is 0 whatever the fds.
+    // SAFETY: null offsets.
+    let r = unsafe {
+        libc::splice(
+            reader.as_raw_fd(),
+            std::ptr::null_mut(),
+            9999,
+            std::ptr::null_mut(),
+            0,
+            0,
+        )
+    };
+    assert_eq!(r, 0);
+    assert_eq!(
+        uring_os::splice(&reader, None, bad(), None, 0, 0).unwrap(),
+        0
+    );
+}
+
+#[test]
+fn zero_length_transfers_answer_like_the_syscalls() {
+    warm_up();
+    // read(2) of nothing from a directory: EISDIR (io_uring gave 0).
+    let dir = std::fs::File::open(std::env::temp_dir()).unwrap();
+    let mut nothing = [0u8; 0];
+    // SAFETY: a zero-length buffer.
+    assert_eq!(
+        unsafe { libc::read(dir.as_raw_fd(), nothing.as_mut_ptr().cast(), 0) },
+        -1
+    );
+    let want = last_errno();
+    assert_eq!(want, Some(libc::EISDIR));
+    assert_eq!(errno_of(uring_os::read(&dir, &mut nothing)), want, "read");
+    assert_eq!(
+        errno_of(uring_os::pread(&dir, &mut nothing, 0)),
+        want,
+        "pread"
+    );
+    // writev(2) of nothing to a pipe without a reader: 0 (io_uring gave EPIPE).
+    let (reader, writer) = pipe();
+    drop(reader);
+    let empty = [io::IoSlice::new(&[])];
+    // SAFETY: one valid (empty) iovec.
+    assert_eq!(
+        unsafe { libc::writev(writer.as_raw_fd(), empty.as_ptr().cast(), 1) },
+        0
+    );
+    assert_eq!(uring_os::writev(&writer, &empty).unwrap(), 0);
+    // readv(2) of nothing is 0 before the file is asked, even for a directory.
+    let mut none = [io::IoSliceMut::new(&mut [])];
+    // SAFETY: one valid (empty) iovec.
+    assert_eq!(
+        unsafe { libc::readv(dir.as_raw_fd(), none.as_ptr().cast(), 1) },
+        0
+    );
+    assert_eq!(uring_os::readv(&dir, &mut none).unwrap(), 0, "readv");
+}
