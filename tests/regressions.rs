@@ -6,7 +6,7 @@ mod common;
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -263,4 +263,80 @@ fn zero_length_transfers_answer_like_the_syscalls() {
         0
     );
     assert_eq!(uring_os::readv(&dir, &mut none).unwrap(), 0, "readv");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A failed operation in a chain cancels the rest, as `Batch::link` promises. The kernel
+// does not cut a chain when these fail (it completes them without failing the link): the
+// next operation ran.
+
+#[test]
+fn every_failure_in_a_chain_cancels_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let (reader, _writer) = pipe();
+    let file = tempfile::tempfile().unwrap();
+    let ro = std::fs::File::open("/dev/null").unwrap();
+    // An unconnected TCP socket: shutdown is ENOTCONN.
+    // SAFETY: plain integers; the new fd is owned here.
+    let sock = unsafe {
+        OwnedFd::from_raw_fd(libc::socket(
+            libc::AF_INET,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+        ))
+    };
+    let target = dir.path().join("target");
+    let got: Vec<(&str, Option<i32>, Option<i32>)> = uring_os::batch(|s| {
+        let mut out = Vec::new();
+        macro_rules! chain {
+            ($name:expr, |$s:ident| $first:expr) => {{
+                let (a, b) = s.link(|$s| ($first, $s.mkdirat(CWD, &target, 0o700)));
+                out.push((
+                    $name,
+                    a.wait().err().and_then(|e| e.raw_os_error()),
+                    b.wait().err().and_then(|e| e.raw_os_error()),
+                ));
+            }};
+        }
+        chain!("renameat", |s| s.renameat(
+            CWD,
+            &missing,
+            CWD,
+            dir.path().join("x"),
+            0
+        ));
+        chain!("unlinkat", |s| s.unlinkat(CWD, &missing, 0));
+        chain!("mkdirat", |s| s.mkdirat(CWD, dir.path(), 0o700));
+        chain!("symlinkat", |s| s.symlinkat("t", CWD, dir.path()));
+        chain!("linkat", |s| s.linkat(
+            CWD,
+            &missing,
+            CWD,
+            dir.path().join("y"),
+            0
+        ));
+        chain!("statx", |s| s.statx(
+            CWD,
+            &missing,
+            0,
+            libc::STATX_BASIC_STATS
+        ));
+        chain!("fsync", |s| s.fsync(&reader));
+        chain!("fdatasync", |s| s.fdatasync(&reader));
+        chain!("ftruncate", |s| s.ftruncate(&ro, 0));
+        chain!("fallocate", |s| s.fallocate(&file, 0, 0, 0));
+        chain!("sync_file_range", |s| s.sync_file_range(&file, 0, 10, 0xff));
+        chain!("shutdown", |s| s.shutdown(&sock, std::net::Shutdown::Both));
+        out
+    });
+    for (name, first, second) in got {
+        assert!(first.is_some(), "{name} must fail here");
+        assert_eq!(
+            second,
+            Some(libc::ECANCELED),
+            "{name} failed ({first:?}): the rest of its chain must be cancelled"
+        );
+    }
+    assert!(!target.exists(), "no mkdirat after a failure ran");
 }

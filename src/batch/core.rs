@@ -299,9 +299,13 @@ impl Core {
     fn start_on_ring(driver: &mut Driver, chain: &mut [Queued], may_run_now: bool) -> bool {
         let timed = chain.iter().any(|q| q.deadline.is_some());
         let sqes = chain.len() * if timed { 2 } else { 1 };
-        let fits = chain.iter().all(|q| {
+        let fits = chain.iter().enumerate().all(|(k, q)| {
             matches!(q.state, State::Queued)
                 && !auto_syscall_in_batch(q.fns.punted)
+                // The kernel completes some failures without failing the chain (the next
+                // entry runs; see Op::SOFT_FAIL): a chain that goes on after such an
+                // operation runs as syscalls, where a failure cancels the rest.
+                && !(q.fns.soft_fail && k + 1 < chain.len())
                 // SAFETY: every Queued entry holds a live operation.
                 && unsafe { (q.fns.fits)(q.op, &mut *driver) }
         });

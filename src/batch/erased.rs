@@ -14,6 +14,7 @@ use crate::stats::Counters;
 /// How a scope handles one type-erased operation.
 pub(super) struct OpFns {
     pub(super) punted: bool,
+    pub(super) soft_fail: bool,
     pub(super) drop: unsafe fn(*mut ()),
     pub(super) prep: unsafe fn(*mut (), &mut Sqe),
     /// Whether the kernel's io_uring has the operation at all (opcode, features).
@@ -33,6 +34,7 @@ impl OpFns {
     pub(super) const fn of<O: Op>() -> OpFns {
         OpFns {
             punted: O::PUNTED,
+            soft_fail: O::SOFT_FAIL,
             drop: drop_in_arena::<O>,
             prep: prep_in_arena::<O>,
             has: Driver::has::<O>,

@@ -49,6 +49,8 @@ macro_rules! new_fd {
 macro_rules! punted_path {
     ($($path:ident),+ $(; $flags_valid:expr)?) => {
         const PUNTED: bool = true;
+        // io_uring's fs.c and statx.c complete an error without failing the chain.
+        const SOFT_FAIL: bool = true;
         #[inline]
         fn fits_ring(&self) -> bool {
             !($(self.$path.names_calling_thread())||+) $(&& $flags_valid(self))?
@@ -151,6 +153,8 @@ ops! {
     Fsync { fd: RawFd, flags: u32 } -> () = IORING_OP_FSYNC
         |o, sqe| sqe.prep_fsync(o.fd, o.flags),
     {
+        // io_uring's sync.c completes an error without failing the chain.
+        const SOFT_FAIL: bool = true;
         // std retries it on EINTR.
         const ON_SIGNAL: OnSignal = OnSignal::Restart;
     };
@@ -160,6 +164,7 @@ ops! {
         = IORING_OP_SYNC_FILE_RANGE
         |o, sqe| sqe.prep_sync_file_range(o.fd, o.offset, o.len as u32, o.flags),
     {
+        const SOFT_FAIL: bool = true;
         // The entry's length field is 32 bits.
         #[inline]
         fn fits_ring(&self) -> bool {
@@ -177,7 +182,10 @@ ops! {
 
     /// fallocate(2).
     Fallocate { fd: RawFd, mode: i32, offset: u64, len: u64 } -> () = IORING_OP_FALLOCATE
-        |o, sqe| sqe.prep_fallocate(o.fd, o.mode, o.offset, o.len);
+        |o, sqe| sqe.prep_fallocate(o.fd, o.mode, o.offset, o.len),
+    {
+        const SOFT_FAIL: bool = true;
+    };
 
     /// posix_fadvise(2).
     Fadvise { fd: RawFd, offset: u64, len: u64, advice: i32 } -> () = IORING_OP_FADVISE
@@ -194,6 +202,7 @@ ops! {
     Ftruncate { fd: RawFd, len: u64 } -> () = IORING_OP_FTRUNCATE
         |o, sqe| sqe.prep_ftruncate(o.fd, o.len),
     {
+        const SOFT_FAIL: bool = true;
         // ftruncate(2) refuses a negative length before it looks the fd up (EINVAL even for
         // a bad fd); io_uring looks the fd up first.
         #[inline]
@@ -393,7 +402,10 @@ ops! {
 
     /// shutdown(2).
     Shutdown { fd: RawFd, how: i32 } -> () = IORING_OP_SHUTDOWN
-        |o, sqe| sqe.prep_shutdown(o.fd, o.how);
+        |o, sqe| sqe.prep_shutdown(o.fd, o.how),
+    {
+        const SOFT_FAIL: bool = true;
+    };
 
     /// splice(2); `None` offsets use (and advance) the file position.
     Splice {

@@ -120,6 +120,9 @@ pub(crate) trait Op: Sized {
     /// Whether the kernel always hands this opcode to an io-wq worker (it cannot complete
     /// inline), so even through a batch it pays a thread handoff per operation.
     const PUNTED: bool = false;
+    /// Whether the kernel completes a failure of this opcode without cutting its link chain
+    /// (no `REQ_F_FAIL`: the next entry runs), where the crate's chains stop at a failure.
+    const SOFT_FAIL: bool = false;
     /// Fills `sqe`. Called with `self` at the address it keeps until completion.
     fn prep(&mut self, sqe: &mut Sqe);
     /// Whether these arguments fit a ring entry; if not, the operation runs as its syscall.
