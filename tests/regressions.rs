@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use common::{pipe, warm_up};
+use common::{fd_count, pipe, warm_up};
 use uring_os::CWD;
 
 fn errno_of<T: std::fmt::Debug>(res: io::Result<T>) -> Option<i32> {
@@ -339,4 +339,38 @@ fn every_failure_in_a_chain_cancels_the_rest() {
         );
     }
     assert!(!target.exists(), "no mkdirat after a failure ran");
+}
+
+// ---------------------------------------------------------------------------------------------
+// An fd made by a batch operation nobody waited for (open, socket, accept) was never closed.
+
+#[test]
+fn unwaited_opens_and_sockets_leave_no_fd_behind() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _client = std::net::TcpStream::connect(addr).unwrap();
+    let _forks = common::fork::no_forks_meanwhile();
+    let before = fd_count();
+    uring_os::batch(|s| {
+        let open = s.openat(CWD, "/dev/null", libc::O_RDONLY | libc::O_CLOEXEC, 0);
+        drop(open);
+        // Never waited nor dropped before the scope ends (a Handle has no Drop of its own,
+        // so mem::forget is the same as this).
+        let _kept = s.openat(CWD, "/dev/null", libc::O_RDONLY | libc::O_CLOEXEC, 0);
+        let (chained, _nop) = s.link(|s| {
+            (
+                s.openat(CWD, "/dev/null", libc::O_RDONLY | libc::O_CLOEXEC, 0),
+                s.nop(),
+            )
+        });
+        drop(chained);
+        drop(s.socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0));
+        drop(s.accept4(&listener, libc::SOCK_CLOEXEC));
+    });
+    assert_eq!(fd_count(), before, "fds left open by unwaited operations");
+    // And the numbers were closed through the crate's own path: a new open gets the lowest.
+    let fd = uring_os::open("/dev/null", libc::O_RDONLY | libc::O_CLOEXEC, 0).unwrap();
+    // SAFETY: taking the fd back out to compare its number.
+    let n = unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)) };
+    assert!(n.as_raw_fd() >= 3);
 }

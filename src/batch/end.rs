@@ -4,7 +4,8 @@
 //! completion cannot be reaped is leaked, never freed.
 
 use super::core::{Core, SPARE_QUEUE, State};
-use crate::driver::{IGNORED, with_driver};
+use crate::driver::{IGNORED, forget_fd, with_driver};
+use crate::sys::syscall as sc;
 
 impl Drop for Core {
     fn drop(&mut self) {
@@ -34,20 +35,26 @@ impl Drop for Core {
             self.emulate_until(None);
         }
         let queued = self.queued.get_mut();
-        let pending: Vec<u32> = queued
+        // The ring slots still to reap, with the entry whose result each holds (none for a
+        // linked timeout's).
+        let pending: Vec<(Option<usize>, u32)> = queued
             .iter()
-            .flat_map(|q| {
+            .enumerate()
+            .flat_map(|(i, q)| {
                 let op = match q.state {
-                    State::Ring { slot } => Some(slot),
+                    State::Ring { slot } => Some((Some(i), slot)),
                     _ => None,
                 };
-                op.into_iter().chain(q.timeout_slot)
+                op.into_iter()
+                    .chain(q.timeout_slot.map(|slot| (None, slot)))
             })
             .collect();
+        // Results nobody took, by entry: an fd one of them made must be closed.
+        let mut untaken: Vec<(usize, i32)> = Vec::new();
         if !pending.is_empty() && !self.leak.get() {
             let finished = with_driver(|driver| {
                 if cancel {
-                    for &slot in &pending {
+                    for &(_, slot) in &pending {
                         if driver.completions.is_pending(slot) {
                             if driver.ring.sq_space_left() == 0 {
                                 driver.flush_queued();
@@ -58,11 +65,13 @@ impl Drop for Core {
                         }
                     }
                 }
-                for &slot in &pending {
+                for &(entry, slot) in &pending {
                     while driver.completions.is_pending(slot) {
                         driver.wait_one();
                     }
-                    driver.completions.take(slot);
+                    if let (Some(i), Some(res)) = (entry, driver.completions.take(slot)) {
+                        untaken.push((i, res));
+                    }
                 }
             });
             if finished.is_none() {
@@ -78,6 +87,7 @@ impl Drop for Core {
             std::mem::forget(std::mem::take(self.arena.get_mut()));
             return;
         }
+        self.close_untaken_fds(untaken);
         for q in self.queued.get_mut().drain(..) {
             if !q.op.is_null() {
                 // SAFETY: the operation lives in the arena, was not taken by a handle, and
@@ -94,6 +104,36 @@ impl Drop for Core {
         let queue = std::mem::take(self.queued.get_mut());
         if queue.capacity() <= 4096 {
             let _ = SPARE_QUEUE.try_with(|spare| spare.set(queue));
+        }
+    }
+}
+
+impl Core {
+    /// Closes the fds that operations nobody waited for made (an open, socket or accept
+    /// whose handle was dropped or leaked): their output would have owned them. `ring` holds
+    /// the raw ring results of such entries; results of entries that ran as syscalls are in
+    /// their state.
+    fn close_untaken_fds(&mut self, ring: Vec<(usize, i32)>) {
+        let queued = self.queued.get_mut();
+        let mut fds = Vec::new();
+        for (i, res) in ring {
+            let q = &queued[i];
+            if q.fns.makes_fd && !q.op.is_null() {
+                // SAFETY: the entry's live operation; the ring completed it with `res`.
+                fds.push(unsafe { (q.fns.after_ring)(q.op, res) });
+            }
+        }
+        for q in queued.iter() {
+            if let (true, false, State::Done(Ok(res))) = (q.fns.makes_fd, q.op.is_null(), &q.state)
+            {
+                fds.push(*res);
+            }
+        }
+        for fd in fds.into_iter().filter(|&fd| fd >= 0) {
+            // SAFETY: a new fd the kernel gave an operation whose output was never made, so
+            // nothing else owns it; closed once.
+            unsafe { sc::close(fd) };
+            forget_fd(fd);
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::stats::Counters;
 pub(super) struct OpFns {
     pub(super) punted: bool,
     pub(super) soft_fail: bool,
+    pub(super) makes_fd: bool,
     pub(super) drop: unsafe fn(*mut ()),
     pub(super) prep: unsafe fn(*mut (), &mut Sqe),
     /// Whether the kernel's io_uring has the operation at all (opcode, features).
@@ -35,6 +36,7 @@ impl OpFns {
         OpFns {
             punted: O::PUNTED,
             soft_fail: O::SOFT_FAIL,
+            makes_fd: O::MAKES_FD,
             drop: drop_in_arena::<O>,
             prep: prep_in_arena::<O>,
             has: Driver::has::<O>,

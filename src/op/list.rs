@@ -34,6 +34,7 @@ macro_rules! transfer_fd {
 macro_rules! new_fd {
     () => {
         const ON_SIGNAL: OnSignal = OnSignal::Restart;
+        const MAKES_FD: bool = true;
         #[inline]
         fn fd_changed(&self, res: i32) -> Option<RawFd> {
             (res >= 0).then_some(res)
@@ -309,6 +310,7 @@ ops! {
     Socket { domain: i32, ty: i32, protocol: i32 } -> OwnedFd = IORING_OP_SOCKET
         |o, sqe| sqe.prep_socket(o.domain, o.ty, o.protocol),
     {
+        const MAKES_FD: bool = true;
         #[inline]
         fn fd_changed(&self, res: i32) -> Option<RawFd> {
             (res >= 0).then_some(res)

@@ -123,6 +123,9 @@ pub(crate) trait Op: Sized {
     /// Whether the kernel completes a failure of this opcode without cutting its link chain
     /// (no `REQ_F_FAIL`: the next entry runs), where the crate's chains stop at a failure.
     const SOFT_FAIL: bool = false;
+    /// Whether a result `>= 0` is a new fd the output owns (open, socket, accept): a scope
+    /// closes it when nobody waited for it.
+    const MAKES_FD: bool = false;
     /// Fills `sqe`. Called with `self` at the address it keeps until completion.
     fn prep(&mut self, sqe: &mut Sqe);
     /// Whether these arguments fit a ring entry; if not, the operation runs as its syscall.
