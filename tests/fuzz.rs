@@ -21,6 +21,9 @@ fn socket_timeout_recvs() -> bool {
     std::env::var("URING_OS_FUZZ_SO_RCVTIMEO").is_ok_and(|v| v == "1")
 }
 
+/// The suites compare open fd numbers: one runs at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` on a thread; if it has not finished within `limit`, fails with what the run was
 /// doing (a call that blocks where libc's did not).
 fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -46,6 +49,7 @@ fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 's
 
 #[test]
 fn sequences_match_libc() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let settings = Settings::from_env(1500, 0.6);
     let seeds = settings.seeds();
     let config = seq::Config {
@@ -83,6 +87,7 @@ fn sequences_match_libc() {
 
 #[test]
 fn batches_match_libc_one_by_one() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let settings = Settings::from_env(600, 0.4);
     let seeds = settings.seeds();
     let base = tempfile::tempdir().unwrap();
