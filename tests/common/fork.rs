@@ -197,6 +197,22 @@ impl Report {
     }
 }
 
+impl Report {
+    /// [`Report::collect`] for a report the parent still borrows (to a batch scope the child
+    /// used, say): the same answers, the write end left open.
+    pub fn collect_borrowed(&self, pid: libc::pid_t, limit: Duration) -> Result<String, String> {
+        let status = wait_with_deadline(pid, limit);
+        let message = super::read_available(&self.reader);
+        let text = String::from_utf8_lossy(message.get(1..).unwrap_or_default()).into_owned();
+        match (status, message.first()) {
+            (Some(0), Some(b'O')) => Ok(text),
+            (Some(0), Some(b'E')) => Err(text),
+            (None, _) => Err(format!("child hung: killed after {limit:?}")),
+            (Some(status), _) => Err(format!("child exited with status {status}: {text}")),
+        }
+    }
+}
+
 /// Runs `f` in a fork child, killed once `limit` has passed, and returns what it returned; a
 /// child that panicked, hung or died is an `Err`.
 pub fn in_child_reporting(
