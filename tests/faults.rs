@@ -63,6 +63,18 @@ fn run_cases(base: &Path, salt: u64, seqs: usize, batches: usize) -> Result<Stri
     ))
 }
 
+/// Whether `backend` is syscalls for the fault's reason (`want`), or because the environment
+/// disables io_uring altogether (`URING_OS=off`: the fault cannot show, the answers must
+/// still be the syscall's).
+fn refused_for(backend: &Backend, want: fn(&FallbackReason) -> bool) -> bool {
+    match backend {
+        Backend::Syscall { reason } => {
+            want(reason) || (common::disabled_by_env() && *reason == FallbackReason::Disabled)
+        }
+        _ => false,
+    }
+}
+
 fn backend_text() -> String {
     format!("{:?}", uring_os::status().backend)
 }
@@ -82,12 +94,10 @@ fn seccomp_refusal_gives_the_syscalls_answers() {
         }
         let backend = uring_os::status().backend;
         ensure!(
-            matches!(
-                backend,
-                Backend::Syscall {
-                    reason: FallbackReason::PermissionDenied(_)
-                }
-            ),
+            refused_for(&backend, |r| matches!(
+                r,
+                FallbackReason::PermissionDenied(_)
+            )),
             "backend under seccomp: {backend:?}"
         );
         Ok(format!(
@@ -131,12 +141,9 @@ fn io_uring_disabled_sysctl_gives_the_syscalls_answers() {
         let worker = std::thread::spawn(move || {
             let backend = uring_os::status().backend;
             let _ = refused_tx.send(());
-            let refused = matches!(
-                backend,
-                Backend::Syscall {
-                    reason: FallbackReason::PermissionDenied(_)
-                }
-            );
+            let refused = refused_for(&backend, |r| {
+                matches!(r, FallbackReason::PermissionDenied(_))
+            });
             if !refused {
                 return Err(format!("backend with io_uring_disabled = 2: {backend:?}"));
             }
@@ -218,15 +225,13 @@ fn fd_limit_exhausted_at_ring_setup_gives_the_syscalls_answers() {
         .join()
         .map_err(|_| "the thread panicked")?;
         ensure!(
-            matches!(
-                &backend,
-                Backend::Syscall {
-                    reason: FallbackReason::SetupFailed {
-                        errno: libc::EMFILE,
-                        ..
-                    }
+            refused_for(&backend, |r| matches!(
+                r,
+                FallbackReason::SetupFailed {
+                    errno: libc::EMFILE,
+                    ..
                 }
-            ),
+            )),
             "backend with no fd free: {backend:?}"
         );
         ensure!(
