@@ -173,6 +173,12 @@ fn on_ring<O: Op>(driver: &mut Driver, op: &mut O) -> Result<i32, Route> {
         }
     };
     driver.counters.op();
+    if res == -libc::ECANCELED && deadline.is_none() {
+        // Not our cancel (wait_blocking turns those into EINTR or the would-block errno):
+        // io-wq gives up on work whose worker thread it could not start, as when a signal
+        // is pending at each try. The operation never ran; the syscall runs it.
+        return Err(Route::Syscall);
+    }
     let res = op.after_ring(res);
     if let Some(fd) = op.fd_changed(res) {
         driver.fds.forget(fd);

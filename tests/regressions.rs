@@ -9,6 +9,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::time::Duration;
 
 use common::{fd_count, pipe, warm_up};
 use uring_os::CWD;
@@ -373,4 +374,65 @@ fn unwaited_opens_and_sockets_leave_no_fd_behind() {
     // SAFETY: taking the fd back out to compare its number.
     let n = unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)) };
     assert!(n.as_raw_fd() >= 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Under a storm of signals (handled with SA_RESTART), io-wq could not start its worker
+// threads (a signal pending at each try) and cancelled punted work: a blocking pwrite gave
+// ECANCELED, which pwrite(2) never gives.
+
+extern "C" fn count_signal(_: libc::c_int) {}
+
+#[test]
+fn no_ecanceled_from_io_wq_under_a_signal_storm() {
+    common::fork::prepare_fork();
+    let got = common::fork::in_child_reporting(Duration::from_secs(60), || {
+        // SAFETY: all-zero is a valid sigaction, filled below; the handler does nothing.
+        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+        sa.sa_sigaction = count_signal as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        // SAFETY: a valid sigaction.
+        unsafe { libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut()) };
+        let every = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 100,
+        };
+        let timer = libc::itimerval {
+            it_interval: every,
+            it_value: every,
+        };
+        // SAFETY: a valid itimerval.
+        unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
+        let file = std::sync::Arc::new(tempfile::tempfile().map_err(|e| e.to_string())?);
+        let mut wrong = Vec::new();
+        for wave in 0..100 {
+            let threads: Vec<_> = (0..16)
+                .map(|i| {
+                    let file = file.clone();
+                    // Two calls: the second goes through the thread's new ring.
+                    std::thread::spawn(move || {
+                        let _ = uring_os::nop();
+                        uring_os::pwrite(&*file, b"12345678", (wave * 16 + i) * 8)
+                            .map_err(|e| e.raw_os_error())
+                    })
+                })
+                .collect();
+            for t in threads {
+                match t.join() {
+                    Ok(Ok(8)) => {}
+                    other => wrong.push(format!("{other:?}")),
+                }
+            }
+        }
+        if wrong.is_empty() {
+            Ok("1,600 pwrites right".into())
+        } else {
+            Err(format!(
+                "{} wrong: {:?}",
+                wrong.len(),
+                &wrong[..wrong.len().min(5)]
+            ))
+        }
+    });
+    got.unwrap();
 }
