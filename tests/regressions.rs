@@ -436,3 +436,48 @@ fn no_ecanceled_from_io_wq_under_a_signal_storm() {
     });
     got.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// A FIFO opened for reading while a writer waits for a reader: the ring's reader lets the
+// writer in; if the writer writes everything and leaves before the crate's blocking open(2),
+// that open waits for another writer forever (open(2) itself returns at once).
+//
+// Fixed in part: a writer seen on the ring's reader (data, or a hangup) returns at once,
+// which ended the hangs of `defects::a_fifo_opened_while_a_writer_is_there_never_loses_its_
+// reader` (4 in 30 runs before, 0 in 60 after). Left: a writer that comes, writes and
+// leaves in the microseconds between that check and the blocking open(2). This test hits
+// it within 200 rounds; it is ignored until the open waits on the ring (an IOSQE_ASYNC open
+// raced with a poll of the reader) rather than in open(2).
+
+#[test]
+#[ignore = "known race left in FIFO opens through the ring; see the comment above"]
+fn a_fifo_reader_never_waits_for_a_writer_that_came_and_went() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..200 {
+        let fifo = dir.path().join(format!("fifo{i}"));
+        let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let mut w = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            w.write_all(b"0123456789").unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(1));
+        let got = common::within(Duration::from_secs(10), "the FIFO open", move || {
+            warm_up();
+            let fd = uring_os::open(&fifo, libc::O_RDONLY | libc::O_CLOEXEC, 0).unwrap();
+            let mut all = Vec::new();
+            let mut buf = [0u8; 16];
+            loop {
+                match uring_os::read(&fd, &mut buf).unwrap() {
+                    0 => break all,
+                    n => all.extend_from_slice(&buf[..n]),
+                }
+            }
+        });
+        writer.join().unwrap();
+        assert_eq!(got, b"0123456789", "round {i}");
+    }
+}

@@ -569,6 +569,12 @@ impl OpenAt {
     /// the syscall's fd takes over its number (the lowest free one, as open(2) gives).
     #[cold]
     fn open_fifo_as_syscall(&mut self, ring_fd: i32) -> i32 {
+        if ring_fd >= 0 && writer_came(ring_fd) {
+            // A writer was there (or came and went) since the ring's reader opened: open(2)
+            // would have returned. The syscall would now wait for another writer, forever
+            // if that one wrote everything and left.
+            return ring_fd;
+        }
         let fd = loop {
             // std retries an open on EINTR.
             let fd = self.syscall();
@@ -637,6 +643,24 @@ fn rename_flags_valid(flags: u32) -> bool {
 fn is_espipe(fd: RawFd) -> bool {
     // SAFETY: lseek on any fd number is harmless; SEEK_CUR with offset 0 moves nothing.
     unsafe { sc::lseek(fd, 0, libc::SEEK_CUR) == -(libc::ESPIPE as isize) }
+}
+
+/// Whether the reader `fd` of a FIFO has seen a writer: data to read, or a hangup (a
+/// writer came and went).
+#[cold]
+fn writer_came(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: one pollfd and a timespec, both alive for the call; no wait.
+    let n = unsafe { sc::ppoll(&mut pfd, 1, &zero) };
+    n > 0 && pfd.revents & (libc::POLLIN | libc::POLLHUP) != 0
 }
 
 /// Whether `fd` is a FIFO.
