@@ -368,6 +368,16 @@ impl Core {
         true
     }
 
+    /// Whether entry `index` stands alone — in no chain, under no deadline — so that an
+    /// `-ECANCELED` completion of it is not the crate's doing nor its chain's: io-wq gives
+    /// up on work whose worker thread it could not start (as when a signal is pending at
+    /// each try, under a storm of signals), and such an operation never ran. The scope then
+    /// runs it as its syscall, as a single call does.
+    pub(super) fn unchained_untimed(queued: &[Queued], index: usize) -> bool {
+        let q = &queued[index];
+        !q.link && q.deadline.is_none() && (index == 0 || !queued[index - 1].link)
+    }
+
     /// Whether this process is a fork child of the one that began the scope.
     pub(super) fn forked(&self) -> bool {
         fork_generation() != self.generation
@@ -379,8 +389,9 @@ impl Core {
         // A wait starts everything queued before it: the awaited operation may depend on
         // one queued after it (a read on a pipe, then the write that feeds it).
         self.start_pending();
-        let (state, timeout_slot, op, after, fns) = {
+        let (state, timeout_slot, op, after, fns, alone) = {
             let mut queued = self.queued.borrow_mut();
+            let alone = Self::unchained_untimed(&queued, index);
             let q = &mut queued[index];
             (
                 std::mem::replace(&mut q.state, State::Taken),
@@ -388,6 +399,7 @@ impl Core {
                 std::mem::replace(&mut q.op, std::ptr::null_mut()),
                 q.after,
                 q.fns,
+                alone,
             )
         };
         let res = match state {
@@ -415,6 +427,12 @@ impl Core {
             }
             // In a fork child the parent's ring is out of reach.
             State::Ring { slot } => match (!self.forked()).then(|| wait_slot(slot)).flatten() {
+                // io-wq cancelled it on its own (see unchained_untimed): it never ran.
+                Some(res) if !op.is_null() && alone && res == -libc::ECANCELED => {
+                    // SAFETY: op is this entry's live operation, taken out above; the ring
+                    // is done with it.
+                    Ok(unsafe { (fns.syscall)(op) })
+                }
                 // SAFETY: op is this entry's live operation, taken out above; the ring is
                 // done with it.
                 Some(res) if !op.is_null() => Ok(unsafe { (fns.after_ring)(op, res) }),

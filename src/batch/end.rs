@@ -87,7 +87,7 @@ impl Drop for Core {
             std::mem::forget(std::mem::take(self.arena.get_mut()));
             return;
         }
-        self.close_untaken_fds(untaken);
+        self.finish_untaken(untaken, cancel);
         for q in self.queued.get_mut().drain(..) {
             if !q.op.is_null() {
                 // SAFETY: the operation lives in the arena, was not taken by a handle, and
@@ -109,20 +109,34 @@ impl Drop for Core {
 }
 
 impl Core {
-    /// Closes the fds that operations nobody waited for made (an open, socket or accept
-    /// whose handle was dropped or leaked): their output would have owned them. `ring` holds
-    /// the raw ring results of such entries; results of entries that ran as syscalls are in
-    /// their state.
-    fn close_untaken_fds(&mut self, ring: Vec<(usize, i32)>) {
-        let queued = self.queued.get_mut();
+    /// Finishes the operations nobody waited for: one io-wq cancelled on its own runs as
+    /// its syscall (see `unchained_untimed`), unless the scope is unwinding; the fds such
+    /// operations made (an open, socket or accept whose handle was dropped or leaked) are
+    /// closed, as their output would have owned them. `ring` holds the raw ring results of
+    /// such entries; results of entries that ran as syscalls are in their state.
+    fn finish_untaken(&mut self, ring: Vec<(usize, i32)>, cancel: bool) {
         let mut fds = Vec::new();
         for (i, res) in ring {
+            let queued = self.queued.get_mut();
+            let alone = Core::unchained_untimed(queued, i);
             let q = &queued[i];
-            if q.fns.makes_fd && !q.op.is_null() {
+            if q.op.is_null() {
+                continue;
+            }
+            let fd = if res == -libc::ECANCELED && alone && !cancel {
+                // SAFETY: the entry's live operation; the kernel is done with it.
+                unsafe { (q.fns.syscall)(q.op) }
+            } else if q.fns.makes_fd {
                 // SAFETY: the entry's live operation; the ring completed it with `res`.
-                fds.push(unsafe { (q.fns.after_ring)(q.op, res) });
+                unsafe { (q.fns.after_ring)(q.op, res) }
+            } else {
+                continue;
+            };
+            if q.fns.makes_fd {
+                fds.push(fd);
             }
         }
+        let queued = self.queued.get_mut();
         for q in queued.iter() {
             if let (true, false, State::Done(Ok(res))) = (q.fns.makes_fd, q.op.is_null(), &q.state)
             {

@@ -6,7 +6,9 @@ use std::io;
 use std::os::fd::RawFd;
 
 use crate::config::{Fallback, config};
-use crate::driver::{Attempt, Driver, attempt_syscall, auto_syscall_in_batch, fallback_error};
+use crate::driver::{
+    Attempt, Driver, attempt_syscall, auto_syscall_in_batch, fallback_error, run_syscall,
+};
 use crate::op::Op;
 use crate::ring::Sqe;
 use crate::stats::Counters;
@@ -16,6 +18,8 @@ pub(super) struct OpFns {
     pub(super) punted: bool,
     pub(super) soft_fail: bool,
     pub(super) makes_fd: bool,
+    /// Runs it as its syscall, to the end (restarted on EINTR where std restarts it).
+    pub(super) syscall: unsafe fn(*mut ()) -> i32,
     pub(super) drop: unsafe fn(*mut ()),
     pub(super) prep: unsafe fn(*mut (), &mut Sqe),
     /// Whether the kernel's io_uring has the operation at all (opcode, features).
@@ -37,6 +41,7 @@ impl OpFns {
             punted: O::PUNTED,
             soft_fail: O::SOFT_FAIL,
             makes_fd: O::MAKES_FD,
+            syscall: syscall_in_arena::<O>,
             drop: drop_in_arena::<O>,
             prep: prep_in_arena::<O>,
             has: Driver::has::<O>,
@@ -101,6 +106,13 @@ unsafe fn attempt_in_arena<O: Op>(ptr: *mut (), fallback: bool) -> Attempted {
         }
         Attempt::WouldBlock { fd, events } => Attempted::WouldBlock { fd, events },
     }
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` the kernel is not using.
+unsafe fn syscall_in_arena<O: Op>(ptr: *mut ()) -> i32 {
+    // SAFETY: the caller's contract.
+    run_syscall(unsafe { &mut *ptr.cast::<O>() })
 }
 
 /// # Safety
