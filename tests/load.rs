@@ -375,6 +375,45 @@ fn ten_thousand_short_lived_threads() {
     census.check(&total);
 }
 
+/// Waits for child `pid`: its exit code, or, if it has not exited within `limit`, where
+/// each of its threads is (comm, wchan, kernel stack), before it is killed.
+fn wait_or_describe(pid: libc::pid_t, limit: Duration) -> Result<i32, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is valid for writes.
+        let res = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if res == pid {
+            return Ok(if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            });
+        }
+        if Instant::now() >= deadline {
+            let mut text = String::new();
+            if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+                for t in tasks.flatten() {
+                    let read =
+                        |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+                    text += &format!(
+                        "[{} {} {}] {}",
+                        read("comm").trim(),
+                        read("wchan").trim(),
+                        read("syscall").split_whitespace().next().unwrap_or(""),
+                        read("stack").replace('\n', " | ")
+                    );
+                }
+            }
+            // SAFETY: our own child, not reaped yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            common::fork::wait_child(pid);
+            return Err(format!("hung after {limit:?}: {text}"));
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
 #[test]
 fn a_thousand_forks_while_other_threads_use_their_rings() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -412,8 +451,8 @@ fn a_thousand_forks_while_other_threads_use_their_rings() {
                 _ => 1,
             }
         });
-        match common::fork::wait_with_deadline(pid, Duration::from_secs(10)) {
-            Some(0) => {}
+        match wait_or_describe(pid, Duration::from_secs(10)) {
+            Ok(0) => {}
             other => failed.push((i, other)),
         }
     }
