@@ -148,6 +148,16 @@ pub(crate) fn forget(fd: i32) {
     }
 }
 
+/// Records that `new` now refers to `old`'s file (dup2, dup3): what is known of `old`,
+/// including whether this process alone holds it, holds for `new`.
+pub(crate) fn duplicated(old: i32, new: i32) {
+    let slot = |fd: i32| usize::try_from(fd).ok().and_then(|i| ENTRIES.get(i));
+    if let Some(new_slot) = slot(new) {
+        let entry = slot(old).map_or(0, |s| s.load(Ordering::Relaxed));
+        new_slot.store(entry, Ordering::Relaxed);
+    }
+}
+
 /// Forgets fds `first..=last`.
 pub(crate) fn forget_range(first: u32, last: u32) {
     let first = (first as usize).min(MAX_FDS);

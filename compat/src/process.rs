@@ -233,11 +233,11 @@ observe! {
     fn posix_spawnp(pid: *mut libc::pid_t, file: *const c_char, actions: *const c_void,
         attr: *const c_void, argv: *const *mut c_char, envp: *const *mut c_char) -> c_int =>
         |res| { let _ = res; fds::new_epoch(); };
-    /// dup2(2): forgets what was known of the replaced fd.
-    fn dup2(old: c_int, new: c_int) -> c_int => |res| if res >= 0 { fds::forget(new) };
-    /// dup3(2): forgets what was known of the replaced fd.
+    /// dup2(2): the replaced fd now refers to `old`'s file.
+    fn dup2(old: c_int, new: c_int) -> c_int => |res| if res >= 0 { fds::duplicated(old, new) };
+    /// dup3(2): the replaced fd now refers to `old`'s file.
     fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int =>
-        |res| if res >= 0 { fds::forget(new) };
+        |res| if res >= 0 { fds::duplicated(old, new) };
     /// close_range(2): forgets what was known of the closed fds.
     fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int =>
         |res| if res == 0 { fds::forget_range(first, last) };
