@@ -1,0 +1,91 @@
+//! C programs built with `cc` from `tests/c/`, run without the shim, with it, and with
+//! `URING_OS_PRELOAD_OPS=all`: the same output every time, which is libc's.
+
+mod common;
+
+use common::{Mode, Run};
+
+fn run_c(program: &std::path::Path, args: &str, mode: Mode) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!("{} {args}", program.display());
+    let run = common::sh(dir.path(), &script, mode);
+    assert!(
+        run.output.status.success(),
+        "{mode:?} {script}: {:?}\n{}",
+        run.output.status,
+        run.stderr()
+    );
+    run
+}
+
+/// Runs `program args` in the three modes and returns the outputs, which must agree.
+fn agree(program: &std::path::Path, args: &str) -> [Run; 3] {
+    let plain = run_c(program, args, Mode::Plain);
+    let shim = run_c(program, args, Mode::Shim);
+    let all = run_c(program, args, Mode::ShimAll);
+    for (mode, run) in [("shim", &shim), ("URING_OS_PRELOAD_OPS=all", &all)] {
+        if plain.stdout() != run.stdout() {
+            let diff: Vec<_> = plain
+                .stdout()
+                .lines()
+                .zip(run.stdout().lines())
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| format!("libc: {a}\n{mode}: {b}"))
+                .collect();
+            panic!("{program:?} {args}: {mode} differs:\n{}", diff.join("\n"));
+        }
+    }
+    [plain, shim, all]
+}
+
+#[test]
+fn errno_paths_match_libc() {
+    let build = tempfile::tempdir().unwrap();
+    let program = common::compile_c("errno_paths", build.path());
+    let [plain, shim, all] = agree(&program, "");
+    assert!(plain.stdout().lines().count() > 200, "{}", plain.stdout());
+    let name = "errno_paths";
+    assert!(shim.ring_ops(name) > 50, "{:?}", shim.stats);
+    assert!(all.ring_ops(name) > shim.ring_ops(name), "{:?}", all.stats);
+}
+
+#[test]
+fn eintr_read_without_and_with_sa_restart() {
+    let build = tempfile::tempdir().unwrap();
+    let program = common::compile_c("eintr", build.path());
+    for call in ["read", "recv", "accept", "poll"] {
+        let [plain, shim, _] = agree(&program, &format!("{call} norestart"));
+        assert!(
+            plain.stdout().contains("result -1, Interrupted system call, handled 1"),
+            "{}",
+            plain.stdout()
+        );
+        assert!(shim.ring_ops("eintr") > 0, "{call}: {:?}", shim.stats);
+        let [plain, shim, _] = agree(&program, &format!("{call} restart"));
+        let expected = if call == "poll" {
+            // poll(2) is never restarted after a handler.
+            "result -1, Interrupted system call, handled 1"
+        } else {
+            "result 1, no error, handled 1"
+        };
+        assert!(plain.stdout().contains(expected), "{}", plain.stdout());
+        assert!(shim.ring_ops("eintr") > 0, "{call}: {:?}", shim.stats);
+    }
+}
+
+#[test]
+fn fd_numbers_are_those_without_the_shim() {
+    let build = tempfile::tempdir().unwrap();
+    let program = common::compile_c("first_open", build.path());
+    let [plain, ..] = agree(&program, "");
+    assert!(
+        plain.stdout().starts_with("first open: 3\n"),
+        "{}",
+        plain.stdout()
+    );
+    assert!(
+        plain.stdout().contains("after closing all: 0 1 2"),
+        "{}",
+        plain.stdout()
+    );
+}
