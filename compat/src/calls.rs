@@ -193,7 +193,11 @@ macro_rules! interpose {
 /// fortify's check: more bytes asked for than the buffer holds makes the real `_chk`
 /// function abort, as it must.
 fn checked(len: size_t, buflen: size_t) -> Result<(), Why> {
-    if len > buflen { Err(Why::Arguments) } else { Ok(()) }
+    if len > buflen {
+        Err(Why::Arguments)
+    } else {
+        Ok(())
+    }
 }
 
 /// The fortified opens take no mode: with O_CREAT the real one aborts, as it must.

@@ -92,10 +92,8 @@ fn decode(entry: u32) -> Option<Info> {
 #[inline]
 pub(crate) fn info(fd: i32) -> Option<Info> {
     let slot = ENTRIES.get(usize::try_from(fd).ok()?);
-    if let Some(slot) = slot {
-        if let Some(info) = decode(slot.load(Ordering::Relaxed)) {
-            return Some(info);
-        }
+    if let Some(info) = slot.and_then(|slot| decode(slot.load(Ordering::Relaxed))) {
+        return Some(info);
     }
     look(fd, slot)
 }

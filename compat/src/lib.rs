@@ -43,9 +43,8 @@ extern "C" fn load() {
     signals::scan_at_load();
     process::register_fork_handlers();
     std::panic::set_hook(Box::new(|info| {
-        let message = format!(
-            "uring_os_preload: internal error ({info}); every later call goes to libc\n"
-        );
+        let message =
+            format!("uring_os_preload: internal error ({info}); every later call goes to libc\n");
         sys::write_all(2, message.as_bytes());
     }));
     if knobs.off {

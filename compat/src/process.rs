@@ -90,7 +90,6 @@ pub unsafe extern "C" fn bare_fork() -> libc::pid_t {
     pid
 }
 
-
 /// The fork handlers: fds become shared with the other process, and the child counts its own
 /// calls.
 pub(crate) fn register_fork_handlers() {
@@ -157,9 +156,7 @@ fn observe_syscall(number: c_long, args: [c_long; 6], res: c_long) {
         libc::SYS_dup2 | libc::SYS_dup3 => fds::forget(args[1] as c_int),
         libc::SYS_close_range => fds::forget_range(args[0] as c_uint, args[1] as c_uint),
         libc::SYS_seccomp => state::mark(Event::Seccomp),
-        libc::SYS_prctl if args[0] == libc::PR_SET_SECCOMP as c_long => {
-            state::mark(Event::Seccomp)
-        }
+        libc::SYS_prctl if args[0] == libc::PR_SET_SECCOMP as c_long => state::mark(Event::Seccomp),
         libc::SYS_setuid
         | libc::SYS_setgid
         | libc::SYS_setreuid
@@ -202,9 +199,9 @@ observe! {
     fn initgroups(user: *const c_char, group: libc::gid_t) -> c_int =>
         |res| credentials_changed(res);
     /// setfsuid(2); marks the credentials changed (it returns the old id, never an error).
-    fn setfsuid(uid: libc::uid_t) -> c_int => |res| credentials_changed(res - res);
+    fn setfsuid(uid: libc::uid_t) -> c_int => |_old| state::mark(Event::Credentials);
     /// setfsgid(2); marks the credentials changed (it returns the old id, never an error).
-    fn setfsgid(gid: libc::gid_t) -> c_int => |res| credentials_changed(res - res);
+    fn setfsgid(gid: libc::gid_t) -> c_int => |_old| state::mark(Event::Credentials);
     /// capset(2); marks the credentials changed.
     fn capset(header: *mut c_void, data: *const c_void) -> c_int =>
         |res| credentials_changed(res);
@@ -242,10 +239,7 @@ observe! {
     fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int =>
         |res| if res == 0 { fds::forget_range(first, last) };
     /// closefrom(3): forgets what was known of the closed fds.
-    fn closefrom(first: c_int) -> () => |res| {
-        let _ = res;
-        fds::forget_range(first.max(0) as c_uint, c_uint::MAX);
-    };
+    fn closefrom(first: c_int) -> () => |_done| fds::forget_range(first.max(0) as c_uint, c_uint::MAX);
     /// setsockopt(2): a socket's timeouts may have changed.
     fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void,
         len: libc::socklen_t) -> c_int => |res| if res == 0 { fds::forget(fd) };

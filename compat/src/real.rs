@@ -24,7 +24,11 @@ impl Real {
     #[inline]
     pub(crate) fn get(&self) -> Option<*mut c_void> {
         let ptr = self.ptr.load(Ordering::Acquire);
-        if ptr.is_null() { self.resolve() } else { Some(ptr) }
+        if ptr.is_null() {
+            self.resolve()
+        } else {
+            Some(ptr)
+        }
     }
 
     #[cold]

@@ -163,8 +163,8 @@ fn single_threaded() -> bool {
     let mut flag = FLAG.load(std::sync::atomic::Ordering::Relaxed);
     if flag.is_null() {
         // SAFETY: dlsym only reads the name.
-        flag = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__libc_single_threaded".as_ptr()) }
-            .cast();
+        flag =
+            unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__libc_single_threaded".as_ptr()) }.cast();
         if flag.is_null() {
             return false;
         }
@@ -321,7 +321,12 @@ fn punted_open(flags: c_int) -> bool {
 ///
 /// # Safety
 /// The caller's arguments, unchanged.
-pub(crate) unsafe fn openat(dir: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> Routed<c_int> {
+pub(crate) unsafe fn openat(
+    dir: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> Routed<c_int> {
     let dir = dir_arg(dir)?;
     // SAFETY: the caller's path.
     let path = unsafe { path_arg(path) }?;
@@ -438,7 +443,9 @@ pub(crate) fn sync_file_range(fd: c_int, off: i64, len: i64, flags: c_uint) -> R
 /// fallocate(2).
 pub(crate) fn fallocate(fd: c_int, mode: c_int, off: i64, len: i64) -> Routed<()> {
     let fd = fd_arg(fd)?;
-    Ok(restartable(|| uring_os::fallocate(fd, mode, off as u64, len as u64)))
+    Ok(restartable(|| {
+        uring_os::fallocate(fd, mode, off as u64, len as u64)
+    }))
 }
 
 /// ftruncate(2).
@@ -468,7 +475,8 @@ pub(crate) unsafe fn statx(
 }
 
 /// The flags fstatat(2) takes.
-const FSTATAT_FLAGS: c_int = libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH;
+const FSTATAT_FLAGS: c_int =
+    libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH;
 
 /// fstatat(2) (and stat, lstat, fstat) through statx, as the kernel's newfstatat does it:
 /// `AT_NO_AUTOMOUNT` always, the basic fields, converted to `struct stat`.
@@ -572,7 +580,11 @@ pub(crate) unsafe fn mkdirat(dir: c_int, path: *const c_char, mode: libc::mode_t
 ///
 /// # Safety
 /// The caller's arguments, unchanged.
-pub(crate) unsafe fn symlinkat(target: *const c_char, dir: c_int, link: *const c_char) -> Routed<()> {
+pub(crate) unsafe fn symlinkat(
+    target: *const c_char,
+    dir: c_int,
+    link: *const c_char,
+) -> Routed<()> {
     let dir = dir_arg(dir)?;
     // SAFETY: the caller's paths.
     let (target, link) = unsafe { (path_arg(target)?, path_arg(link)?) };
@@ -686,7 +698,9 @@ pub(crate) unsafe fn accept4(
         }
         Some(len as usize)
     };
-    if signals::interrupting_installed() && sys::fd_flags(fd).is_some_and(|f| f & libc::O_NONBLOCK == 0) {
+    if signals::interrupting_installed()
+        && sys::fd_flags(fd).is_some_and(|f| f & libc::O_NONBLOCK == 0)
+    {
         // uring_os retries an interrupted accept as std does; accept(2) fails with EINTR
         // after a handler without SA_RESTART. Waiting for a connection with poll first gives
         // the signal a call that can end as accept(2) would.
@@ -761,7 +775,12 @@ pub(crate) unsafe fn connect(
 ///
 /// # Safety
 /// The caller's arguments, unchanged.
-pub(crate) unsafe fn send(fd: c_int, buf: *const c_void, len: usize, flags: c_int) -> Routed<usize> {
+pub(crate) unsafe fn send(
+    fd: c_int,
+    buf: *const c_void,
+    len: usize,
+    flags: c_int,
+) -> Routed<usize> {
     let (sock, _) = socket_fd(fd)?;
     // SAFETY: the caller's buffer.
     let buf = unsafe { buf_arg(buf, len) }?;
@@ -873,10 +892,10 @@ pub(crate) unsafe fn splice(
     };
     // splice(2) writes the advanced offsets back.
     for (ptr, start) in [(off_in, start_in), (off_out, start_out)] {
-        if let Some(start) = start {
-            if user::write_out(ptr, &((start + moved as u64) as i64)).is_err() {
-                return Ok(Err(errno_error(libc::EFAULT)));
-            }
+        if let Some(start) = start
+            && user::write_out(ptr, &((start + moved as u64) as i64)).is_err()
+        {
+            return Ok(Err(errno_error(libc::EFAULT)));
         }
     }
     Ok(Ok(moved))
@@ -887,7 +906,11 @@ pub(crate) unsafe fn splice(
 ///
 /// # Safety
 /// The caller's arguments, unchanged.
-pub(crate) unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> Routed<c_int> {
+pub(crate) unsafe fn poll(
+    fds: *mut libc::pollfd,
+    nfds: libc::nfds_t,
+    timeout: c_int,
+) -> Routed<c_int> {
     if nfds != 1 || timeout == 0 {
         return Err(Why::NoRingCall);
     }

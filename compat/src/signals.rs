@@ -93,7 +93,9 @@ fn unwrap_action(action: &mut libc::sigaction, handler: usize, flags: c_int) {
 }
 
 fn slot(sig: c_int) -> Option<usize> {
-    usize::try_from(sig).ok().filter(|&s| (1..NSIG).contains(&s))
+    usize::try_from(sig)
+        .ok()
+        .filter(|&s| (1..NSIG).contains(&s))
 }
 
 /// sigaction(2), wrapping the handler.
@@ -118,12 +120,13 @@ pub unsafe extern "C" fn sigaction(
         // wrapper in the old action is shown as the program's handler.
         // SAFETY: the caller's arguments, unchanged.
         let res = unsafe { real(sig, act, old) };
-        if res == 0 && !old.is_null() {
-            if let Some(s) = slot(sig) {
-                let (h, f) = (HANDLERS[s].load(Ordering::Acquire), FLAGS[s].load(Ordering::Relaxed));
-                // SAFETY: the real sigaction just wrote a whole action there.
-                unwrap_action(unsafe { &mut *old }, h, f);
-            }
+        if let Some(s) = slot(sig).filter(|_| res == 0 && !old.is_null()) {
+            let (h, f) = (
+                HANDLERS[s].load(Ordering::Acquire),
+                FLAGS[s].load(Ordering::Relaxed),
+            );
+            // SAFETY: the real sigaction just wrote a whole action there.
+            unwrap_action(unsafe { &mut *old }, h, f);
         }
         return res;
     };
@@ -193,10 +196,7 @@ pub unsafe extern "C" fn signal(sig: c_int, handler: libc::sighandler_t) -> libc
 /// # Safety
 /// As signal(3).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn bsd_signal(
-    sig: c_int,
-    handler: libc::sighandler_t,
-) -> libc::sighandler_t {
+pub unsafe extern "C" fn bsd_signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t {
     bsd_install(sig, handler)
 }
 

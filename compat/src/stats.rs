@@ -115,11 +115,17 @@ pub(crate) fn line() -> String {
     let (routed, to_libc) = state::totals();
     let core = uring_os::stats();
     let ring = core.ops.saturating_sub(BASE_RING.load(Ordering::Relaxed));
-    let direct = core.fallbacks.saturating_sub(BASE_DIRECT.load(Ordering::Relaxed));
+    let direct = core
+        .fallbacks
+        .saturating_sub(BASE_DIRECT.load(Ordering::Relaxed));
     // SAFETY: glibc sets the program name before any constructor runs and never frees it.
     let name = unsafe {
         let name = program_invocation_short_name;
-        if name.is_null() { c"?" } else { CStr::from_ptr(name) }
+        if name.is_null() {
+            c"?"
+        } else {
+            CStr::from_ptr(name)
+        }
     };
     let mut line = String::new();
     let _ = write!(
@@ -138,7 +144,12 @@ pub(crate) fn line() -> String {
     let _ = write!(line, "{total} to libc");
     let mut first = true;
     for (why, n) in counted {
-        let _ = write!(line, "{}{}: {n}", if first { " (" } else { ", " }, why.label());
+        let _ = write!(
+            line,
+            "{}{}: {n}",
+            if first { " (" } else { ", " },
+            why.label()
+        );
         first = false;
     }
     if !first {
@@ -165,7 +176,15 @@ pub(crate) fn report() {
     path.push(0);
     let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
     // SAFETY: a NUL-terminated path and plain flags.
-    let fd = unsafe { syscall!(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0o644) };
+    let fd = unsafe {
+        syscall!(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            flags,
+            0o644
+        )
+    };
     if fd >= 0 {
         sys::write_all(fd as i32, line.as_bytes());
         sys::close(fd as i32);

@@ -118,26 +118,28 @@ pub(crate) fn sockopt_int(fd: i32, name: i32) -> Option<i32> {
 /// Whether `SO_RCVTIMEO` or `SO_SNDTIMEO` is set on socket `fd` (io_uring's readiness-driven
 /// socket operations never fire those timers).
 pub(crate) fn socket_has_timeout(fd: i32) -> bool {
-    [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO].into_iter().any(|name| {
-        let mut tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 0,
-        };
-        let mut len = size_of::<libc::timeval>() as libc::socklen_t;
-        // SAFETY: tv and len are valid for the call; the kernel writes at most len bytes.
-        let res = unsafe {
-            syscall!(
-                libc::SYS_getsockopt,
-                fd,
-                libc::SOL_SOCKET,
-                name,
-                &raw mut tv,
-                &raw mut len
-            )
-        };
-        // An unreadable option counts as set: the real call then decides.
-        res != 0 || tv.tv_sec != 0 || tv.tv_usec != 0
-    })
+    [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO]
+        .into_iter()
+        .any(|name| {
+            let mut tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            };
+            let mut len = size_of::<libc::timeval>() as libc::socklen_t;
+            // SAFETY: tv and len are valid for the call; the kernel writes at most len bytes.
+            let res = unsafe {
+                syscall!(
+                    libc::SYS_getsockopt,
+                    fd,
+                    libc::SOL_SOCKET,
+                    name,
+                    &raw mut tv,
+                    &raw mut len
+                )
+            };
+            // An unreadable option counts as set: the real call then decides.
+            res != 0 || tv.tv_sec != 0 || tv.tv_usec != 0
+        })
 }
 
 /// Writes `bytes` to fd `fd`, retrying on EINTR and short writes (for the stats line);

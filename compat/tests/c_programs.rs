@@ -56,7 +56,9 @@ fn eintr_read_without_and_with_sa_restart() {
     for call in ["read", "recv", "accept", "poll"] {
         let [plain, shim, _] = agree(&program, &format!("{call} norestart"));
         assert!(
-            plain.stdout().contains("result -1, Interrupted system call, handled 1"),
+            plain
+                .stdout()
+                .contains("result -1, Interrupted system call, handled 1"),
             "{}",
             plain.stdout()
         );

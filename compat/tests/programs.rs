@@ -26,8 +26,11 @@ fn cp_r_of_a_tree_then_diff_r() {
         std::fs::create_dir_all(&sub).unwrap();
         for f in 0..25 {
             let len = (f * 977 + d * 131) % 70_000;
-            std::fs::write(sub.join(format!("f{f}")), common::bytes(len, (d * 100 + f) as u64))
-                .unwrap();
+            std::fs::write(
+                sub.join(format!("f{f}")),
+                common::bytes(len, (d * 100 + f) as u64),
+            )
+            .unwrap();
         }
     }
     std::os::unix::fs::symlink("d0/e0/f1", src.join("link")).unwrap();
@@ -38,7 +41,12 @@ fn cp_r_of_a_tree_then_diff_r() {
     );
     assert!(shim.ring_ops("cp") > 0, "{:?}", shim.stats);
     // With punted operations selected, cp's mkdirs, stats and creating opens go through too.
-    assert!(all.ring_ops("cp") > shim.ring_ops("cp"), "{:?} {:?}", all.stats, shim.stats);
+    assert!(
+        all.ring_ops("cp") > shim.ring_ops("cp"),
+        "{:?} {:?}",
+        all.stats,
+        shim.stats
+    );
 }
 
 #[test]
@@ -66,8 +74,11 @@ fn tar_round_trip() {
         let sub = tree.join(format!("dir{d}"));
         std::fs::create_dir_all(&sub).unwrap();
         for f in 0..20 {
-            std::fs::write(sub.join(format!("f{f}.bin")), common::bytes(f * 3001, f as u64))
-                .unwrap();
+            std::fs::write(
+                sub.join(format!("f{f}.bin")),
+                common::bytes(f * 3001, f as u64),
+            )
+            .unwrap();
         }
     }
     let (shim, all) = same_with_and_without(

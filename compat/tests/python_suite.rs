@@ -88,9 +88,17 @@ fn cpython_os_io_and_file_tests_pass_alike() {
             .map(|(name, outcome)| format!("{name}: {outcome} without, {:?} with", shim.get(name)))
             .collect();
         assert!(differ.is_empty(), "{mode:?}:\n{}", differ.join("\n"));
-        assert_eq!(plain.len(), shim.len(), "{mode:?}: a different number of test cases ran");
+        assert_eq!(
+            plain.len(),
+            shim.len(),
+            "{mode:?}: a different number of test cases ran"
+        );
         let ring: u64 = run.ring_ops("python3");
-        assert!(ring > 100_000, "{mode:?}: {ring} ring operations: {:?}", run.stats);
+        assert!(
+            ring > 100_000,
+            "{mode:?}: {ring} ring operations: {:?}",
+            run.stats
+        );
         println!(
             "{mode:?}: {} test cases alike, {ring} operations through the ring",
             plain.len()

@@ -9,7 +9,10 @@ use std::sync::OnceLock;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// `target/release/liburing_os_preload.so`, built once per test binary.
@@ -88,9 +91,13 @@ impl Run {
 
 /// The number just before `marker` in `line`.
 pub fn number_before(line: &str, marker: &str) -> u64 {
-    let end = line.find(marker).unwrap_or_else(|| panic!("no {marker:?} in {line:?}"));
+    let end = line
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in {line:?}"));
     let start = line[..end].rfind(['(', ' ']).map_or(0, |i| i + 1);
-    line[start..end].parse().unwrap_or_else(|_| panic!("no number in {line:?}"))
+    line[start..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in {line:?}"))
 }
 
 /// Runs `script` with `sh -c` in `dir`, in `mode`; stats lines go to a file of their own.
@@ -148,7 +155,11 @@ pub fn same_with_and_without(dir: &Path, setup: &str, script: &str) -> (Run, Run
     let shim = prepare(Mode::Shim);
     let all = prepare(Mode::ShimAll);
     assert_eq!(plain.stdout(), shim.stdout(), "with the shim: {script}");
-    assert_eq!(plain.stdout(), all.stdout(), "with URING_OS_PRELOAD_OPS=all: {script}");
+    assert_eq!(
+        plain.stdout(),
+        all.stdout(),
+        "with URING_OS_PRELOAD_OPS=all: {script}"
+    );
     (shim, all)
 }
 
