@@ -327,13 +327,13 @@ pub(crate) unsafe fn openat(
     flags: c_int,
     mode: c_uint,
 ) -> Routed<c_int> {
-    let dir = dir_arg(dir)?;
-    // SAFETY: the caller's path.
-    let path = unsafe { path_arg(path) }?;
     let punted_open = punted_open(flags);
     if punted_open {
         punted()?;
     }
+    let dir = dir_arg(dir)?;
+    // SAFETY: the caller's path.
+    let path = unsafe { path_arg(path) }?;
     let mode = if needs_mode(flags) { mode } else { 0 };
     let blocking = flags & libc::O_NONBLOCK == 0;
     let access = flags & libc::O_ACCMODE;
