@@ -291,14 +291,14 @@ pub(crate) fn enter(group: u64) -> Result<Entered, Why> {
     }
     THREAD
         .try_with(|t| {
+            if t.depth.get() > 0 && in_handler(t) {
+                return Err(Why::SignalHandler);
+            }
             if t.busy.get() {
                 return Err(Why::Nested);
             }
             if t.vfork_tid.get() != 0 {
                 vfork_check(t)?;
-            }
-            if t.depth.get() > 0 && in_handler(t) {
-                return Err(Why::SignalHandler);
             }
             if t.exiting.get() {
                 return Err(Why::ThreadExit);

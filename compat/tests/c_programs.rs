@@ -91,3 +91,28 @@ fn fd_numbers_are_those_without_the_shim() {
         plain.stdout()
     );
 }
+
+#[test]
+fn threads_thread_exit_fork_vfork_and_handlers() {
+    let build = tempfile::tempdir().unwrap();
+    let program = common::compile_c("threads", build.path());
+    let [plain, shim, _] = agree(&program, "");
+    for expected in [
+        "shared file: 16000 bytes",
+        "thread-exit writes: abcd",
+        "vfork child said: from the vfork child",
+        "fork child wrote 1000 bytes, status 0",
+        "read after the handler: 4 late, the handler wrote h",
+    ] {
+        assert!(plain.stdout().contains(expected), "{}", plain.stdout());
+    }
+    let line = shim
+        .stats
+        .iter()
+        .find(|l| l.contains("threads["))
+        .expect("a stats line");
+    for reason in ["thread exit: 4", "vfork child", "signal handler: 1"] {
+        assert!(line.contains(reason), "{reason}: {line}");
+    }
+    assert!(shim.ring_ops("threads") > 0, "{line}");
+}

@@ -181,7 +181,7 @@ pub fn compile_c(name: &str, dir: &Path) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/c/{name}.c"));
     let exe = dir.join(name);
     let out = Command::new("cc")
-        .args(["-O1", "-Wall", "-Werror", "-D_GNU_SOURCE", "-o"])
+        .args(["-O1", "-Wall", "-Werror", "-D_GNU_SOURCE", "-pthread", "-o"])
         .arg(&exe)
         .arg(&src)
         .output()
