@@ -20,11 +20,47 @@ pub(crate) struct Knobs {
     pub(crate) explicit: bool,
 }
 
-/// The lowest fd number for the copy of stderr the stats line is written to.
-const STDERR_COPY_MIN: i32 = 1000;
+/// The lowest fd number for the fd the stats line is written to.
+const STATS_FD_MIN: i32 = 1000;
 
-/// The copy of stderr made at load, or a negative number.
-static STDERR_COPY: AtomicI32 = AtomicI32::new(-1);
+/// The fd the stats line goes to, opened at load, or a negative number.
+static STATS_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Opens the stats file (`path`), or copies stderr (an empty path), at `STATS_FD_MIN` or
+/// above; a negative number on failure.
+fn keep_open(path: &[u8]) -> i32 {
+    let fd = if path.is_empty() {
+        2
+    } else {
+        open_append(path)
+    };
+    if fd < 0 {
+        return -1;
+    }
+    // SAFETY: F_DUPFD_CLOEXEC only makes a new fd.
+    let copy = unsafe { syscall!(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, STATS_FD_MIN) };
+    if !path.is_empty() {
+        sys::close(fd);
+    }
+    copy as i32
+}
+
+/// Opens `path` for appending the stats line, or a negative number.
+fn open_append(path: &[u8]) -> i32 {
+    let mut path = path.to_vec();
+    path.push(0);
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
+    // SAFETY: a NUL-terminated path and plain flags.
+    unsafe {
+        syscall!(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            flags,
+            0o644
+        ) as i32
+    }
+}
 
 /// Where the stats line goes: `None` for nowhere, an empty path for stderr.
 static STATS_TO: OnceLock<Option<Vec<u8>>> = OnceLock::new();
@@ -58,12 +94,11 @@ pub(crate) fn read_knobs() -> Knobs {
         Some(path) if path.starts_with(b"/") => Some(path.to_vec()),
         Some(_) => Some(Vec::new()),
     };
-    if to.as_ref().is_some_and(|path| path.is_empty()) {
-        // Programs close stderr before exit (coreutils do): a copy far from the low numbers
-        // programs reuse keeps the line's way out.
-        // SAFETY: F_DUPFD_CLOEXEC only makes a new fd.
-        let copy = unsafe { syscall!(libc::SYS_fcntl, 2, libc::F_DUPFD_CLOEXEC, STDERR_COPY_MIN) };
-        STDERR_COPY.store(copy as i32, Ordering::Relaxed);
+    if let Some(path) = &to {
+        // Opened now, while the program's credentials and working directory are the ones it
+        // started with, at a number far from the low ones programs reuse; stderr is copied
+        // too, as programs close it before exit (coreutils do).
+        STATS_FD.store(keep_open(path), Ordering::Relaxed);
     }
     let _ = STATS_TO.set(to);
     Knobs {
@@ -165,28 +200,18 @@ pub(crate) fn report() {
         return;
     };
     let line = line();
-    if to.is_empty() {
-        let copy = STDERR_COPY.load(Ordering::Relaxed);
-        if copy < 0 || !sys::write_all(copy, line.as_bytes()) {
-            sys::write_all(2, line.as_bytes());
-        }
+    let fd = STATS_FD.load(Ordering::Relaxed);
+    if fd >= 0 && sys::write_all(fd, line.as_bytes()) {
         return;
     }
-    let mut path = to.clone();
-    path.push(0);
-    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
-    // SAFETY: a NUL-terminated path and plain flags.
-    let fd = unsafe {
-        syscall!(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            flags,
-            0o644
-        )
-    };
-    if fd >= 0 {
-        sys::write_all(fd as i32, line.as_bytes());
-        sys::close(fd as i32);
+    // The program closed the fd kept at load: the path again, or stderr.
+    if to.is_empty() {
+        sys::write_all(2, line.as_bytes());
+    } else {
+        let fd = open_append(to);
+        if fd >= 0 {
+            sys::write_all(fd, line.as_bytes());
+            sys::close(fd);
+        }
     }
 }

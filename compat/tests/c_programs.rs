@@ -116,3 +116,27 @@ fn threads_thread_exit_fork_vfork_and_handlers() {
     }
     assert!(shim.ring_ops("threads") > 0, "{line}");
 }
+
+#[test]
+fn no_call_runs_with_old_credentials() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: changing credentials needs root");
+        return;
+    }
+    let build = tempfile::tempdir().unwrap();
+    let program = common::compile_c("credentials", build.path());
+    let [plain, shim, _] = agree(&program, "");
+    assert!(
+        plain.stdout().contains("as nobody: open Permission denied"),
+        "{}",
+        plain.stdout()
+    );
+    let line = shim
+        .stats
+        .iter()
+        .find(|l| l.contains("credentials["))
+        .expect("a stats line");
+    assert!(line.contains("credentials changed: "), "{line}");
+    assert!(shim.ring_ops("credentials") > 0, "{line}");
+}
