@@ -475,3 +475,122 @@ fn fresh_concurrent_without_ring() {
     assert!(!ring_in_use(), "URING_OS=off");
     batch_of_dependent_operations();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. Socket timeouts (SO_RCVTIMEO / SO_SNDTIMEO) bound calls through the ring as they bound
+// the syscalls: EAGAIN after the timeout (EINPROGRESS for connect).
+
+/// Runs `call` and the syscall `libc_call` on sockets with a 150 ms timeout; both must
+/// fail with the same errno, after about the timeout.
+fn same_timeout_error(
+    what: &str,
+    call: impl FnOnce() -> io::Result<()> + Send + 'static,
+    libc_call: impl FnOnce() -> i32 + Send + 'static,
+) {
+    let start = Instant::now();
+    let ours = within(Duration::from_secs(10), what, move || {
+        warm();
+        call()
+    });
+    let took = start.elapsed();
+    let theirs = within(Duration::from_secs(10), what, move || {
+        let res = libc_call();
+        (res, io::Error::last_os_error().raw_os_error())
+    });
+    assert_eq!(theirs.0, -1, "{what}: the syscall timed out");
+    assert_eq!(ours.unwrap_err().raw_os_error(), theirs.1, "{what}");
+    assert!(
+        took >= Duration::from_millis(120),
+        "{what} returned after {took:?}"
+    );
+}
+
+#[test]
+fn socket_timeouts_bound_recv_read_and_accept() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = std::net::TcpStream::connect(addr).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    // Set through std, as an application would, before any uring_os call on the socket.
+    server
+        .set_read_timeout(Some(Duration::from_millis(150)))
+        .unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(150)))
+        .unwrap();
+    let (s1, s2) = (server.try_clone().unwrap(), server.try_clone().unwrap());
+    same_timeout_error(
+        "recv",
+        move || uring_os::recv(&s1, &mut [0u8; 8], 0).map(drop),
+        move || {
+            let mut buf = [0u8; 8];
+            // SAFETY: a valid buffer.
+            unsafe { libc::recv(s2.as_raw_fd(), buf.as_mut_ptr().cast(), 8, 0) as i32 }
+        },
+    );
+    let (c1, c2) = (client.try_clone().unwrap(), client.try_clone().unwrap());
+    same_timeout_error(
+        "read",
+        move || uring_os::read(&c1, &mut [0u8; 8]).map(drop),
+        move || {
+            let mut buf = [0u8; 8];
+            // SAFETY: a valid buffer.
+            unsafe { libc::read(c2.as_raw_fd(), buf.as_mut_ptr().cast(), 8) as i32 }
+        },
+    );
+    // A timeout set after the socket was already used through the ring applies too.
+    server
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let s3 = server.try_clone().unwrap();
+    let start = Instant::now();
+    let err = within(
+        Duration::from_secs(10),
+        "recv after a new timeout",
+        move || uring_os::recv(&s3, &mut [0u8; 8], 0),
+    )
+    .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EAGAIN));
+    assert!(start.elapsed() >= Duration::from_millis(250));
+    // Data that arrives in time is received, not lost to the timeout.
+    client
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let s4 = server.try_clone().unwrap();
+    let reader = thread::spawn(move || {
+        warm();
+        let mut buf = [0u8; 8];
+        let n = uring_os::recv(&s4, &mut buf, 0).unwrap();
+        buf[..n].to_vec()
+    });
+    thread::sleep(Duration::from_millis(50));
+    uring_os::send(&client, b"hi", 0).unwrap();
+    assert_eq!(reader.join().unwrap(), b"hi");
+
+    // accept on a listener with SO_RCVTIMEO.
+    let timed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 150_000,
+    };
+    // SAFETY: a valid timeval for SO_RCVTIMEO.
+    let res = unsafe {
+        libc::setsockopt(
+            timed.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const tv).cast(),
+            size_of::<libc::timeval>() as u32,
+        )
+    };
+    assert_eq!(res, 0);
+    let (l1, l2) = (timed.try_clone().unwrap(), timed.try_clone().unwrap());
+    same_timeout_error(
+        "accept",
+        move || uring_os::accept(&l1).map(drop),
+        move || {
+            // SAFETY: null address pointers are allowed.
+            unsafe { libc::accept(l2.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut()) }
+        },
+    );
+}
