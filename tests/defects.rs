@@ -594,3 +594,66 @@ fn socket_timeouts_bound_recv_read_and_accept() {
         },
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 1. Under SQPOLL, no operation runs with the credentials of before a change.
+
+#[test]
+fn sqpoll_ops_use_the_credentials_of_their_submission() {
+    common::fresh::in_fresh_process("fresh_sqpoll_credentials", &[]);
+}
+
+#[test]
+#[ignore = "helper: run in a fresh process by sqpoll_ops_use_the_credentials_of_their_submission"]
+fn fresh_sqpoll_credentials() {
+    if !common::fresh::is_fresh("fresh_sqpoll_credentials") {
+        return;
+    }
+    uring_os::configure(uring_os::Config::default().sqpoll(Duration::from_millis(50)))
+        .expect("the first use in this process");
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    fs::write(&secret, b"root only").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    // The scratch directory must stay reachable for nobody.
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    warm();
+    match uring_os::status().backend {
+        uring_os::Backend::IoUring { setup_flags, .. } => {
+            assert_ne!(
+                setup_flags & uring_os::sys::IORING_SETUP_SQPOLL,
+                0,
+                "an SQPOLL ring"
+            );
+        }
+        other => {
+            common::fresh::fresh_skip(format!("no ring: {other:?}"));
+            return;
+        }
+    }
+    // As root, the ring opens it.
+    drop(uring_os::open(&secret, libc::O_RDONLY | libc::O_CLOEXEC, 0).unwrap());
+    // SAFETY: plain integer arguments; nobody is 65534. This process is disposable.
+    let dropped = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setresgid(65534, 65534, 65534) == 0
+            && libc::setresuid(65534, 65534, 65534) == 0
+    };
+    assert!(
+        dropped,
+        "dropping privileges: {}",
+        io::Error::last_os_error()
+    );
+    let err = uring_os::open(&secret, libc::O_RDONLY | libc::O_CLOEXEC, 0).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::PermissionDenied,
+        "single call after the drop"
+    );
+    let in_batch = uring_os::batch(|s| s.open(&secret, libc::O_RDONLY | libc::O_CLOEXEC, 0).wait());
+    assert_eq!(
+        in_batch.unwrap_err().kind(),
+        ErrorKind::PermissionDenied,
+        "batch after the drop"
+    );
+}

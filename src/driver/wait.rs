@@ -100,6 +100,7 @@ impl Driver {
     #[cold]
     pub(crate) fn flush_queued(&mut self) {
         while self.ring.sq_pending() > 0 {
+            self.before_submit();
             // SAFETY: every queued entry points to memory its owner keeps until the
             // completion is reaped (blocking ops wait in `wait_blocking`, batch ops in their
             // scope).
@@ -145,6 +146,7 @@ impl Driver {
             self.reap_into_completions();
             return;
         }
+        self.before_submit();
         // SAFETY: every queued entry points to memory its owner keeps until the completion is
         // reaped (batch operations live in their scope, which waits for all of them).
         let res = unsafe { self.ring.submit_and_wait(1) };
@@ -166,6 +168,7 @@ impl Driver {
     /// As [`wait_blocking`](Driver::wait_blocking).
     #[inline]
     pub(crate) unsafe fn submit_and_take_blocking(&mut self) -> FirstWait {
+        self.before_submit();
         // SAFETY: the caller's contract.
         let res = unsafe { self.ring.submit_and_wait(1) };
         self.counters.enter();
@@ -232,6 +235,7 @@ impl Driver {
             // An operation that may have to wait on a pipe or socket is first only submitted:
             // if it did not complete at once, the fd decides below.
             let wait_nr = if check.is_some() { 0 } else { 1 };
+            self.before_submit();
             let res = match socket_deadline {
                 Some((until, errno)) if !cancelled => {
                     let left = until.saturating_duration_since(Instant::now());
