@@ -657,3 +657,55 @@ fn fresh_sqpoll_credentials() {
         "batch after the drop"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Suspected: a vfork child calling uring_os before its thread's first ring call. The child
+// shares its parent's memory (thread-locals too): it must not set up a ring there.
+
+extern "C" fn vfork_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: the parent passes a pointer to the write end's fd number, alive while it
+    // waits for this child (CLONE_VFORK).
+    let fd = unsafe { *arg.cast::<i32>() };
+    // SAFETY: the fd stays open in this child for the call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let ok = uring_os::nop().is_ok()
+        && uring_os::nop().is_ok()
+        && uring_os::write(fd, b"child").is_ok_and(|n| n == 5);
+    if ok { 0 } else { 1 }
+}
+
+#[test]
+fn a_vfork_child_leaves_its_parents_thread_state_alone() {
+    let (reader, writer) = pipe();
+    let status = thread::spawn(move || {
+        // This thread has made no call yet: the child's would be the first.
+        let mut stack = vec![0u8; 256 * 1024];
+        let mut fd = writer.as_raw_fd();
+        // SAFETY: the child runs `vfork_child` on its own stack, sharing memory; CLONE_VFORK
+        // suspends this thread until the child exits, so `stack` and `fd` outlive it.
+        let pid = unsafe {
+            let top = stack.as_mut_ptr().add(stack.len()).cast();
+            libc::clone(
+                vfork_child,
+                top,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                (&raw mut fd).cast(),
+            )
+        };
+        assert!(pid > 0, "clone: {}", io::Error::last_os_error());
+        let status = common::fork::wait_child(pid);
+        // The parent's thread then gets a ring of its own that works.
+        warm();
+        let before = uring_os::stats();
+        uring_os::nop().unwrap();
+        let after = uring_os::stats();
+        (status, after.ops - before.ops, uring_os::status().backend)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(status.0, 0, "the child's calls");
+    assert_eq!(common::drain(&reader), "child");
+    if matches!(status.2, uring_os::Backend::IoUring { .. }) {
+        assert_eq!(status.1, 1, "the parent's nop went through its ring");
+    }
+}

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use once_cell::sync::OnceCell;
 
 use super::creds::Pinned;
-use super::fork::{fork_generation, register_fork_handler};
+use super::fork::{fork_generation, in_vfork_child, register_fork_handler};
 use super::{Driver, FdCache};
 use crate::config::{Backend, FallbackReason, config};
 use crate::ring::{Probe, Ring, SetupError};
@@ -82,6 +82,10 @@ impl Local {
             Local::Uninit | Local::Warmup(_) => false,
         };
         if !current {
+            if in_vfork_child() {
+                // The parent's thread-local, shared: run syscalls and leave it as it is.
+                return None;
+            }
             self.init(generation);
         }
         match self {
