@@ -760,3 +760,36 @@ fn relative_paths_follow_a_chdir_after_unshare_fs() {
     assert!(!old.join("second").exists(), "not relative to the old one");
     assert!(new.join("dir").is_dir());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Suspected: stats lost for calls made in thread-local destructors. (Checked: they count.)
+
+struct CallsOnDrop;
+
+impl Drop for CallsOnDrop {
+    fn drop(&mut self) {
+        for _ in 0..10 {
+            let _ = uring_os::nop();
+        }
+    }
+}
+
+thread_local! {
+    static CALLS_ON_DROP: CallsOnDrop = const { CallsOnDrop };
+}
+
+#[test]
+fn calls_in_thread_local_destructors_are_counted() {
+    let _serial = common::fork::no_forks_meanwhile();
+    let before = uring_os::stats();
+    thread::spawn(|| {
+        CALLS_ON_DROP.with(|_| {});
+        uring_os::nop().unwrap();
+    })
+    .join()
+    .unwrap();
+    let after = uring_os::stats();
+    let counted = (after.ops + after.fallbacks) - (before.ops + before.fallbacks);
+    // Other tests run meanwhile, so at least ours: the nop and the ten in the destructor.
+    assert!(counted >= 11, "counted {counted}");
+}
