@@ -1,8 +1,9 @@
-//! Layer 5: the blocking calls, and the batch methods generated from the same declarations.
+//! Layer 6: the calls table — the blocking calls, and the batch methods generated from the
+//! same declarations.
 //!
 //! Each line of the `calls!` invocation below declares one call: its name, its arguments (by
 //! kind: `Fd` is `impl AsFd`, `Path` is `impl AsRef<Path>`, `Buf`/`BufMut` are byte slices,
-//! ...), its output, and the operation of `op.rs` it runs. From it come the blocking function
+//! ...), its output, and the operation of `op/list.rs` it runs. From it come the blocking function
 //! at the crate root and the method of the same name on [`Batch`].
 
 use std::io::{self, IoSlice, IoSliceMut};
@@ -12,9 +13,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::batch::{Batch, Handle};
-use crate::local::run;
+use crate::config::Status;
+use crate::driver::thread_backend;
 use crate::op::{self, Accept, CPath, Op, RawSockAddr, Sleep};
 use crate::ring::CURRENT_POSITION;
+use crate::single::run;
 use crate::sys::*;
 
 /// `AT_FDCWD`: the directory argument of the `*at` calls that means "the current directory".
@@ -34,9 +37,9 @@ macro_rules! arg_type {
     (call Offset) => { Option<u64> };
     (call Off) => { u64 };
     (call $t:tt) => { $t };
-    // Borrowed for the scope, so the fd stays open (and its number ours) while the kernel
-    // may still look it up.
-    ($s:lifetime Fd) => { &$s impl AsFd };
+    // Borrowed for the scope (or kept by it), so the fd stays open (and its number ours)
+    // while the kernel may still look it up.
+    ($s:lifetime Fd) => { impl AsFd + $s };
     ($s:lifetime Path) => { impl AsRef<Path> };
     ($s:lifetime Buf) => { &$s [u8] };
     ($s:lifetime BufMut) => { &$s mut [u8] };
@@ -50,13 +53,18 @@ macro_rules! arg_type {
 
 /// Converts an argument to what the operation holds (`?` on a bad path).
 macro_rules! arg_value {
-    ($mode:tt Fd, $a:ident) => {
+    (call Fd, $a:ident) => {
         $a.as_fd().as_raw_fd()
     };
+    (($s:ident) Fd, $a:ident) => {{
+        let fd = $a.as_fd().as_raw_fd();
+        $s.keep($a);
+        fd
+    }};
     (call Path, $a:ident) => {
         CPath::new($a.as_ref())?
     };
-    ($s:lifetime Path, $a:ident) => {
+    (($s:ident) Path, $a:ident) => {
         CPath::heap($a.as_ref())?
     };
     ($mode:tt Addr, $a:ident) => {
@@ -101,7 +109,7 @@ macro_rules! calls {
                 #[allow(clippy::redundant_closure_call)] // the closure scopes `?` for conversions
                 pub fn $name(&'scope self, $($arg: arg_type!('scope $kind)),*) -> Handle<'scope, $out> {
                     let op = (move || -> io::Result<_> {
-                        $(let $arg = arg_value!('scope $kind, $arg);)*
+                        $(let $arg = arg_value!((self) $kind, $arg);)*
                         Ok(op::$op $body)
                     })();
                     self.push(op)
@@ -317,4 +325,20 @@ calls! {
 
     /// Does nothing through the ring (`IORING_OP_NOP`, 5.1): the cost floor of a call.
     fn nop() -> () = Nop {};
+}
+
+/// Which path this thread's calls take and why, which contract calls this kernel cannot run
+/// through the ring, and the kernel's last opcode. Creates this thread's ring if it has none.
+pub fn status() -> Status {
+    let (backend, probe) = thread_backend();
+    let syscall_ops = CALLS
+        .iter()
+        .filter(|(_, opcode)| !probe.as_ref().is_some_and(|p| p.is_supported(*opcode)))
+        .map(|(name, _)| *name)
+        .collect();
+    Status {
+        backend,
+        syscall_ops,
+        last_op: probe.map(|p| p.last_op()),
+    }
 }

@@ -19,29 +19,76 @@
 //! ```
 //!
 //! Inside [`batch`], calls are queued and submitted together. [`with_timeout`] gives every
-//! call a deadline, on any fd. The layers, lowest first: [`sys`] (the kernel ABI, written by
-//! hand), [`ring`] (one io_uring instance and its low-level API), the operations, the
-//! per-thread facade, the blocking calls and batches.
+//! call a deadline, on any fd.
+//!
+//! # Layout
+//!
+//! Layers, lowest first; each file uses only the ones above it in this list.
+//!
+//! ```text
+//! src/
+//! ├── sys/
+//! │   ├── syscall.rs   layer 0: the one seam to the kernel — every kernel call outside a
+//! │   │                ring, made as a raw system call (never a libc name a shim exports)
+//! │   └── mod.rs       layer 1: the io_uring ABI written by hand (structs, constants,
+//! │                    io_uring_setup/enter/register)
+//! ├── ring/            layer 2: one io_uring instance, the public low-level API
+//! │   ├── mod.rs       setup with flag fallback, mappings, submit/wait, register
+//! │   ├── queue.rs     the SQ and CQ with liburing's memory orderings
+//! │   ├── entry.rs     Sqe with a prep helper per opcode, Cqe
+//! │   ├── emulate.rs   a filled entry run as the syscall it stands for
+//! │   ├── probe.rs     which opcodes the kernel has
+//! │   └── error.rs     SetupError: why a ring could not be made
+//! ├── op/              layer 3: the operations
+//! │   ├── mod.rs       the Op trait (entry, syscall, result, fd, signal hooks), ops! macro
+//! │   ├── list.rs      every operation, declared once in the ops! table
+//! │   ├── rest.rs      what is left of a short write on a blocking stream
+//! │   └── args.rs      paths, socket addresses, timespecs as the kernel reads them
+//! ├── config.rs        Config, configure(), Status, the fallback reasons
+//! ├── stats.rs         per-thread counters summed by stats()
+//! ├── timeout.rs       with_timeout's deadline
+//! ├── driver/          layer 4: the calling thread's ring
+//! │   ├── thread.rs    where a thread's ring lives (setup, warm-up, syscall mode)
+//! │   ├── wait.rs      where a wait loops (the blocking entry, any completion, room)
+//! │   ├── slots.rs     completion slots of batch entries, fixed file slots
+//! │   ├── fdcache.rs   what is known of fd numbers (seekable, buffered, O_NONBLOCK)
+//! │   ├── syscall.rs   running an operation as its syscall; the fallback decision
+//! │   ├── fork.rs      the fork generation
+//! │   └── reaper.rs    unmapping exited threads' rings off their exit path
+//! ├── single.rs        layer 5: one blocking call
+//! ├── batch/           layer 5, beside single.rs: batch scopes
+//! │   ├── mod.rs       Batch, Handle, link, drain, read_file, window
+//! │   ├── core.rs      queued entries and how they start (ring or syscall)
+//! │   ├── end.rs       where an entry is freed: the scope's end reaps, then drops
+//! │   ├── arena.rs     operations at fixed addresses for the scope's life
+//! │   ├── erased.rs    the function table for operations of any type
+//! │   └── window.rs    the windowed iterator
+//! └── calls.rs         layer 6: the calls table — every blocking call and batch method
+//!                      from one line each; status()
+//! ```
 
 #![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod batch;
 mod calls;
 mod config;
-mod local;
+mod driver;
+pub mod fs;
+pub mod net;
 mod op;
 pub mod ring;
+mod single;
 mod stats;
 pub mod sys;
 mod timeout;
 
-pub use batch::{Batch, Handle, batch};
+pub use batch::{Batch, Handle, Window, batch};
 pub use calls::*;
 pub use config::{
     Backend, Config, ConfigError, DEFAULT_ENTRIES, DEFAULT_WARMUP_CALLS, Dispatch, Fallback,
     FallbackReason, Status, configure,
 };
-pub use local::status;
 pub use stats::{Stats, stats};
 pub use timeout::with_timeout;
 

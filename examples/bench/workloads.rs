@@ -821,7 +821,7 @@ fn files(b: &mut Bench, data: &Data) -> io::Result<()> {
                             let reads: Vec<_> = chunk
                                 .iter()
                                 .zip(b5.chunks_mut(PAGE))
-                                .map(|(p, buf)| s.read_file(&uring_os::CWD, p, buf))
+                                .map(|(p, buf)| s.read_file(uring_os::CWD, p, buf))
                                 .collect();
                             for h in reads {
                                 let r = h.wait()?;
@@ -920,7 +920,7 @@ fn statx(b: &mut Bench, data: &Data) -> io::Result<()> {
                     uring_os::batch(|s| -> io::Result<()> {
                         let handles: Vec<_> = chunk
                             .iter()
-                            .map(|p| s.statx(&uring_os::CWD, p, 0, STATX_MASK))
+                            .map(|p| s.statx(uring_os::CWD, p, 0, STATX_MASK))
                             .collect();
                         for h in handles {
                             check(&h.wait()?)?;

@@ -96,6 +96,13 @@ macro_rules! rw {
 }
 
 impl Sqe {
+    /// A zeroed entry outside any ring, to fill and run as its syscall through
+    /// [`emulate`](super::emulate).
+    #[inline]
+    pub fn zeroed() -> Sqe {
+        Sqe(IoUringSqe::default())
+    }
+
     /// Sets the value the completion carries back in [`Cqe::user_data`].
     #[inline]
     pub fn user_data(&mut self, user_data: u64) -> &mut Sqe {

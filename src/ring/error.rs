@@ -114,8 +114,7 @@ impl std::fmt::Display for DeniedBy {
 impl DeniedBy {
     /// Reads `kernel.io_uring_disabled` to tell the sysctl from a seccomp filter.
     pub(crate) fn detect() -> DeniedBy {
-        let value = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-            .ok()
+        let value = crate::sys::syscall::read_small_file(c"/proc/sys/kernel/io_uring_disabled")
             .and_then(|s| s.trim().parse::<u32>().ok());
         match value {
             Some(2) => DeniedBy::SysctlDisabled,

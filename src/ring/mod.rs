@@ -34,12 +34,13 @@ use std::ptr;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
-pub use emulate::{can_emulate, emulate, try_nowait};
+pub use emulate::{can_emulate, emulate, emulate_nowait, try_nowait};
 pub use entry::{CURRENT_POSITION, Cqe, Sqe};
 pub use error::{DeniedBy, SetupError};
 pub use probe::{Probe, opcode_name};
 use queue::{CompletionQueue, SubmissionQueue};
 
+use crate::sys::syscall as sc;
 use crate::sys::{self, *};
 
 /// The kernel's limit on SQ entries (`IORING_MAX_ENTRIES`).
@@ -273,24 +274,22 @@ impl Mapping {
     fn new(fd: RawFd, len: usize, offset: u64) -> io::Result<Mapping> {
         // SAFETY: a fresh shared mapping chosen by the kernel aliases no Rust object.
         let ptr = unsafe {
-            libc::mmap(
+            sc::mmap(
                 ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED | libc::MAP_POPULATE,
                 fd,
-                offset as libc::off_t,
+                offset as i64,
             )
         };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
+        let ptr = sc::io_result(ptr)? as *mut libc::c_void;
         // SAFETY: ptr..ptr+len is the mapping just made. A fork child must never see the
         // parent's rings (it would submit into them), so the mapping is not inherited.
-        if unsafe { libc::madvise(ptr, len, libc::MADV_DONTFORK) } != 0 {
-            let err = io::Error::last_os_error();
+        let advised = unsafe { sc::madvise(ptr, len, libc::MADV_DONTFORK) };
+        if let Err(err) = sc::io_result(advised) {
             // SAFETY: the mapping was made above and nothing refers to it.
-            unsafe { libc::munmap(ptr, len) };
+            unsafe { sc::munmap(ptr, len) };
             return Err(err);
         }
         Ok(Mapping { ptr, len })
@@ -352,7 +351,7 @@ impl Ring {
     ) -> Result<Ring, SetupError> {
         let close_on_error = |e: io::Error| {
             // SAFETY: fd is ours and not yet owned by anything else.
-            unsafe { libc::close(fd) };
+            unsafe { sc::close(fd) };
             SetupError::Mmap(e)
         };
         let sq_ring_len = params.sq_off.array as usize + params.sq_entries as usize * 4;
@@ -362,7 +361,7 @@ impl Ring {
             // Kernels before 5.4 map the CQ ring separately; this crate needs 5.4's single
             // mapping, so treat such a kernel like one without io_uring.
             // SAFETY: fd is ours.
-            unsafe { libc::close(fd) };
+            unsafe { sc::close(fd) };
             return Err(SetupError::KernelTooOld);
         }
         let rings = Mapping::new(fd, sq_ring_len.max(cq_ring_len), IORING_OFF_SQ_RING)
@@ -374,7 +373,7 @@ impl Ring {
         )
         .map_err(|e| {
             // SAFETY: the rings mapping was made above and nothing refers to it yet.
-            unsafe { libc::munmap(rings.ptr, rings.len) };
+            unsafe { sc::munmap(rings.ptr, rings.len) };
             close_on_error(e)
         })?;
 
@@ -421,8 +420,7 @@ impl Ring {
             cq_entries: params.cq_entries,
             rings,
             sqes,
-            // SAFETY: getpid has no preconditions.
-            owner_pid: unsafe { libc::getpid() },
+            owner_pid: sc::getpid(),
             _not_send: PhantomData,
         };
         if builder.register_ring_fd {
@@ -452,7 +450,7 @@ impl Ring {
         if hide_fd && self.features & IORING_FEAT_REG_REG_RING != 0 {
             // SAFETY: real_fd is the ring fd we own; the registered index and the mappings
             // keep the ring alive, and register calls go through the index from now on.
-            unsafe { libc::close(real_fd) };
+            unsafe { sc::close(real_fd) };
             self.fd = None;
         }
     }
@@ -788,6 +786,24 @@ impl Ring {
         self.register(IORING_REGISTER_FILES_UPDATE, (&raw mut update).cast(), nr)
     }
 
+    /// Registers the calling task's current credentials (`IORING_REGISTER_PERSONALITY`, 5.6)
+    /// and returns their id, for [`Sqe::personality`].
+    pub fn register_personality(&mut self) -> io::Result<u16> {
+        self.register(IORING_REGISTER_PERSONALITY, ptr::null_mut(), 0)
+            .map(|id| id as u16)
+    }
+
+    /// Sets `personality` on every entry filled but not yet submitted.
+    pub(crate) fn stamp_unpublished(&mut self, personality: u16) {
+        self.sq.stamp_unpublished(personality);
+    }
+
+    /// Entries filled but not yet published to the kernel.
+    #[inline]
+    pub(crate) fn sq_unpublished(&self) -> u32 {
+        self.sq.unpublished()
+    }
+
     /// Drops the fixed file table (`IORING_UNREGISTER_FILES`).
     pub fn unregister_files(&mut self) -> io::Result<()> {
         self.register(IORING_UNREGISTER_FILES, ptr::null_mut(), 0)
@@ -858,11 +874,11 @@ impl Drop for Remains {
         for (ptr, len) in self.mappings {
             // SAFETY: the ring that made these mappings gave them up in `into_remains`, and
             // nothing refers to them any more.
-            unsafe { libc::munmap(ptr as *mut libc::c_void, len) };
+            unsafe { sc::munmap(ptr as *mut libc::c_void, len) };
         }
         if let Some(fd) = self.fd {
             // SAFETY: the ring's fd, given up with the ring.
-            unsafe { libc::close(fd) };
+            unsafe { sc::close(fd) };
         }
     }
 }
@@ -875,11 +891,10 @@ impl Ring {
     /// The caller must have reaped every completion whose memory matters.
     pub(crate) fn into_remains(self) -> Option<Remains> {
         let ring = std::mem::ManuallyDrop::new(self);
-        // SAFETY: getpid has no preconditions.
-        if unsafe { libc::getpid() } != ring.owner_pid {
+        if sc::getpid() != ring.owner_pid {
             if let Some(fd) = ring.fd {
                 // SAFETY: the fd was inherited by this process and nothing else owns it.
-                unsafe { libc::close(fd) };
+                unsafe { sc::close(fd) };
             }
             return None;
         }
@@ -895,14 +910,13 @@ impl Ring {
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        // SAFETY: getpid has no preconditions.
-        if unsafe { libc::getpid() } != self.owner_pid {
+        if sc::getpid() != self.owner_pid {
             // A fork child's copy: the mappings were not inherited (MADV_DONTFORK), so
             // unmapping those addresses could hit the child's own memory. Only the inherited
             // fd is the child's to close.
             if let Some(fd) = self.fd {
                 // SAFETY: the fd was inherited by this process and nothing else owns it.
-                unsafe { libc::close(fd) };
+                unsafe { sc::close(fd) };
             }
             return;
         }
@@ -921,11 +935,11 @@ impl Drop for Ring {
         for mapping in [&self.sqes, &self.rings] {
             // SAFETY: the mapping was made by Mapping::new in this process and nothing refers
             // to it after the ring is gone (entries and completions are copied out).
-            unsafe { libc::munmap(mapping.ptr, mapping.len) };
+            unsafe { sc::munmap(mapping.ptr, mapping.len) };
         }
         if let Some(fd) = self.fd {
             // SAFETY: the ring owns its fd.
-            unsafe { libc::close(fd) };
+            unsafe { sc::close(fd) };
         }
     }
 }

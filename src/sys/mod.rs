@@ -7,7 +7,8 @@
 //! including Linux 6.18: the shared-memory structures, every flag and opcode
 //! constant, the syscall numbers, and three thin wrappers around the raw
 //! `io_uring_setup(2)`, `io_uring_enter(2)` and `io_uring_register(2)` system
-//! calls. No liburing and no bindgen output is involved.
+//! calls, made raw through the crate's one seam to the kernel ([`syscall`]).
+//! No liburing and no bindgen output is involved.
 //!
 //! Nothing else in this crate defines kernel ABI: every other module takes its
 //! struct layouts, constants and syscalls from here, so this file (and its
@@ -29,6 +30,8 @@
 //!   item, where known.
 
 use core::mem::size_of;
+
+pub mod syscall;
 
 // ---------------------------------------------------------------------------
 // Syscall numbers
@@ -1432,17 +1435,13 @@ const _: () = assert!(size_of::<IoUringParams>() == 120);
 // Raw syscalls
 // ---------------------------------------------------------------------------
 
-/// Turns a raw `syscall(2)` return value into `Ok(value)` or `Err(errno)`.
+/// Turns a raw result into `Ok(value)` or `Err(errno)`.
 #[inline]
-fn syscall_result(ret: libc::c_long) -> Result<libc::c_int, i32> {
-    if ret < 0 {
-        Err(std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO))
-    } else {
-        // The io_uring syscalls return a C `int`, so a non-negative result
-        // always fits.
-        Ok(ret as libc::c_int)
+fn syscall_result(ret: isize) -> Result<libc::c_int, i32> {
+    match syscall::Errno::of(ret) {
+        // The io_uring syscalls return a C `int`, so a non-negative result always fits.
+        None => Ok(ret as libc::c_int),
+        Some(e) => Err(e.0),
     }
 }
 
@@ -1461,15 +1460,9 @@ fn syscall_result(ret: libc::c_long) -> Result<libc::c_int, i32> {
 pub unsafe fn io_uring_setup(entries: u32, params: *mut IoUringParams) -> Result<libc::c_int, i32> {
     // SAFETY: io_uring_setup reads and writes exactly one IoUringParams at
     // `params`; the caller guarantees it is valid and writable (see the
-    // function's safety contract). Arguments are widened to the `long`s that
-    // syscall(2) reads.
-    let ret = unsafe {
-        libc::syscall(
-            SYS_IO_URING_SETUP,
-            entries as libc::c_ulong,
-            params as libc::c_ulong,
-        )
-    };
+    // function's safety contract). The call is made raw (see
+    // [`syscall`]).
+    let ret = unsafe { syscall::io_uring_setup_raw(entries, params) };
     syscall_result(ret)
 }
 
@@ -1502,19 +1495,10 @@ pub unsafe fn io_uring_enter(
 ) -> Result<libc::c_int, i32> {
     // SAFETY: the kernel reads the SQ ring, the SQEs and `arg` (as selected
     // by `flags`/`argsz`); the caller upholds their validity per the
-    // function's safety contract. Arguments are widened to the `long`s that
-    // syscall(2) reads.
-    let ret = unsafe {
-        libc::syscall(
-            SYS_IO_URING_ENTER,
-            fd as libc::c_long,
-            to_submit as libc::c_ulong,
-            min_complete as libc::c_ulong,
-            flags as libc::c_ulong,
-            arg as libc::c_ulong,
-            argsz as libc::c_ulong,
-        )
-    };
+    // function's safety contract. The call is made raw (see
+    // [`syscall`]).
+    let ret =
+        unsafe { syscall::io_uring_enter_raw(fd, to_submit, min_complete, flags, arg, argsz) };
     syscall_result(ret)
 }
 
@@ -1542,15 +1526,7 @@ pub unsafe fn io_uring_register(
     // SAFETY: the kernel accesses `arg` as the opcode's argument type; the
     // caller guarantees it is valid for that per the function's safety
     // contract. Arguments are widened to the `long`s that syscall(2) reads.
-    let ret = unsafe {
-        libc::syscall(
-            SYS_IO_URING_REGISTER,
-            fd as libc::c_long,
-            opcode as libc::c_ulong,
-            arg as libc::c_ulong,
-            nr_args as libc::c_ulong,
-        )
-    };
+    let ret = unsafe { syscall::io_uring_register_raw(fd, opcode, arg, nr_args) };
     syscall_result(ret)
 }
 

@@ -1,0 +1,145 @@
+//! How a scope handles its operations without knowing their types: one table of functions
+//! per operation type ([`OpFns`]), each entry of the table a thin generic function that
+//! casts the arena pointer back to its operation.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use crate::config::{Fallback, config};
+use crate::driver::{Attempt, Driver, attempt_syscall, auto_syscall_in_batch, fallback_error};
+use crate::op::Op;
+use crate::ring::Sqe;
+use crate::stats::Counters;
+
+/// How a scope handles one type-erased operation.
+pub(super) struct OpFns {
+    pub(super) punted: bool,
+    pub(super) drop: unsafe fn(*mut ()),
+    pub(super) prep: unsafe fn(*mut (), &mut Sqe),
+    /// Whether the kernel's io_uring has the operation at all (opcode, features).
+    pub(super) has: fn(&Driver) -> bool,
+    /// Whether it can go on the ring with these arguments and give the syscall's answer.
+    pub(super) fits: unsafe fn(*const (), &mut Driver) -> bool,
+    pub(super) try_nowait: unsafe fn(*mut (), &mut Driver) -> Option<i32>,
+    /// Attempts it as its syscall without waiting on a peer (the emulation of a ring);
+    /// the flag says whether this is a fallback (the ring lacks it).
+    pub(super) attempt: unsafe fn(*mut (), bool) -> Attempted,
+    pub(super) after_ring: unsafe fn(*mut (), i32) -> i32,
+    pub(super) breaks_chain: unsafe fn(*const (), i32) -> bool,
+    pub(super) fd_changed: unsafe fn(*const (), i32) -> Option<RawFd>,
+}
+
+impl OpFns {
+    pub(super) const fn of<O: Op>() -> OpFns {
+        OpFns {
+            punted: O::PUNTED,
+            drop: drop_in_arena::<O>,
+            prep: prep_in_arena::<O>,
+            has: Driver::has::<O>,
+            fits: fits_in_arena::<O>,
+            try_nowait: try_nowait_in_arena::<O>,
+            attempt: attempt_in_arena::<O>,
+            after_ring: after_ring_in_arena::<O>,
+            breaks_chain: breaks_chain_in_arena::<O>,
+            fd_changed: fd_changed_in_arena::<O>,
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` in a scope's arena, not used afterwards.
+unsafe fn drop_in_arena<O>(ptr: *mut ()) {
+    // SAFETY: the caller's contract.
+    unsafe { std::ptr::drop_in_place(ptr.cast::<O>()) };
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` that stays at its address until the entry completes.
+unsafe fn prep_in_arena<O: Op>(ptr: *mut (), sqe: &mut Sqe) {
+    // SAFETY: the caller's contract.
+    unsafe { &mut *ptr.cast::<O>() }.prep(sqe);
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn fits_in_arena<O: Op>(ptr: *const (), driver: &mut Driver) -> bool {
+    // SAFETY: the caller's contract.
+    driver.has::<O>() && driver.fits(unsafe { &*ptr.cast::<O>() })
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn try_nowait_in_arena<O: Op>(ptr: *mut (), driver: &mut Driver) -> Option<i32> {
+    // SAFETY: the caller's contract.
+    driver.try_nowait(unsafe { &mut *ptr.cast::<O>() })
+}
+
+/// What an attempt of an emulated entry gave.
+pub(super) enum Attempted {
+    /// Finished: the result, or the fallback's refusal.
+    Done(io::Result<i32>),
+    /// It would wait for `events` on `fd`; nothing happened.
+    WouldBlock { fd: RawFd, events: i16 },
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`, which stays where it is until the attempt returns.
+unsafe fn attempt_in_arena<O: Op>(ptr: *mut (), fallback: bool) -> Attempted {
+    // SAFETY: the caller's contract.
+    let op = unsafe { &mut *ptr.cast::<O>() };
+    if fallback && !auto_syscall_in_batch(O::PUNTED) && config().fallback == Fallback::Error {
+        return Attempted::Done(Err(fallback_error()));
+    }
+    match attempt_syscall(op) {
+        Attempt::Done(res) => {
+            Counters::current().fallback();
+            Attempted::Done(Ok(res))
+        }
+        Attempt::WouldBlock { fd, events } => Attempted::WouldBlock { fd, events },
+    }
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` whose entry the ring completed with `res`.
+unsafe fn after_ring_in_arena<O: Op>(ptr: *mut (), res: i32) -> i32 {
+    // SAFETY: the caller's contract.
+    unsafe { &mut *ptr.cast::<O>() }.after_ring(res)
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn breaks_chain_in_arena<O: Op>(ptr: *const (), res: i32) -> bool {
+    // SAFETY: the caller's contract.
+    O::map_result(res) < 0 || unsafe { &*ptr.cast::<O>() }.short(res)
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn fd_changed_in_arena<O: Op>(ptr: *const (), res: i32) -> Option<RawFd> {
+    // SAFETY: the caller's contract.
+    unsafe { &*ptr.cast::<O>() }.fd_changed(res)
+}
+
+/// Turns a result into the operation's output, moving the operation out of the arena.
+///
+/// # Safety
+/// `ptr` must point to a live `O` in an arena, not used afterwards, and the kernel must be
+/// done with it.
+pub(super) unsafe fn finish_in_arena<O: Op>(
+    ptr: *mut (),
+    res: io::Result<i32>,
+) -> io::Result<O::Output> {
+    // SAFETY: the caller's contract.
+    let op = unsafe { ptr.cast::<O>().read() };
+    let res = O::map_result(res?);
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(op.output(res))
+    }
+}
+
+/// Whether a raw result or error means "failed".
+pub(super) fn failed(res: &io::Result<i32>) -> bool {
+    !matches!(res, Ok(r) if *r >= 0)
+}

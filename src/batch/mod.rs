@@ -1,0 +1,368 @@
+//! Batch scopes: many calls, few `io_uring_enter`s, the kernel overlapping what can overlap.
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! let file = std::fs::File::open("Cargo.toml")?;
+//! let (mut head, mut tail) = ([0u8; 16], [0u8; 16]);
+//! let (a, b) = uring_os::batch(|s| {
+//!     let a = s.pread(&file, &mut head, 0); // queued, returns a handle
+//!     let b = s.pread(&file, &mut tail, 16);
+//!     (a.wait(), b.wait()) // wait() submits what is queued if needed
+//! });
+//! assert_eq!((a?, b?), (16, 16));
+//! # Ok(()) }
+//! ```
+//!
+//! A scope works like `std::thread::scope`: buffers are borrowed for the whole scope, and the
+//! scope itself — not a handle's `Drop` — waits for every operation it queued before it
+//! returns, so leaking a handle (`mem::forget`) or never waiting it is sound. When the closure
+//! panics, the scope cancels what is still in flight and reaps it before unwinding on.
+//! File descriptors are borrowed for the scope too, so none can be closed (and its number
+//! reused) while the kernel may still look it up:
+//!
+//! ```compile_fail
+//! let file = std::fs::File::open("Cargo.toml").unwrap();
+//! let mut buf = [0u8; 8];
+//! uring_os::batch(|s| {
+//!     let read = s.pread(&file, &mut buf, 0);
+//!     drop(file); // error: `file` is borrowed by the queued read
+//!     read.wait()
+//! });
+//! ```
+//!
+//! Ordering is opt-in: [`Batch::link`] chains operations so each starts when the one before
+//! it succeeded, [`Batch::drain`] orders the next one after everything before it, and
+//! [`Batch::read_file`] reads a small file as one linked open → read → close through a
+//! fixed file (a direct descriptor). [`Batch::window`] keeps N operations in flight and yields results as
+//! they complete (the fio pattern). [`with_timeout`](crate::with_timeout) inside a scope gives
+//! each operation queued under it a linked timeout.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `mod.rs` | the scope, handles, and the methods beyond the calls (link, drain, read_file, window) |
+//! | `core.rs` | the queued entries and how they start: on the ring chain by chain, or as syscalls |
+//! | `end.rs` | where an entry is freed: the scope's end cancels, reaps, then drops |
+//! | `arena.rs` | where operations live, at fixed addresses, until the scope ends |
+//! | `erased.rs` | the function table through which a scope handles an operation of any type |
+//! | `window.rs` | the windowed iterator |
+
+mod arena;
+mod core;
+mod emulate;
+mod end;
+mod erased;
+mod window;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::Path;
+
+use self::arena::Arena;
+use self::core::{Core, SPARE_QUEUE, State, Taken};
+use self::erased::{failed, finish_in_arena};
+pub use self::window::Window;
+use crate::driver::{
+    Driver, FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
+};
+use crate::op::{self, CPath, Op};
+use crate::stats::Counters;
+use crate::sys::IOSQE_IO_DRAIN;
+
+/// A batch scope; see [`batch`]. Every blocking call of the crate has a method of the same
+/// name and arguments here, which queues the operation and returns a [`Handle`].
+pub struct Batch<'scope, 'env: 'scope> {
+    core: Core,
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+/// The pending result of one batch operation.
+#[must_use = "a handle does nothing unless waited; the scope waits for it anyway"]
+pub struct Handle<'scope, T> {
+    core: &'scope Core,
+    index: usize,
+    finish: unsafe fn(*mut (), io::Result<i32>) -> io::Result<T>,
+    /// Invariant in 'scope, so a handle cannot be passed to another scope's methods.
+    _scope: PhantomData<fn(&'scope ()) -> &'scope ()>,
+}
+
+/// Runs `f` with a batch scope: calls made on `s` are queued and submitted together, and
+/// every one of them has completed (or was cancelled and reaped, if `f` panicked) when
+/// `batch` returns.
+///
+/// Queued operations go to the kernel when a handle is waited, on [`Batch::submit`], or
+/// when 64 have piled up. Never more are in flight than the completion queue holds.
+/// Operations run in any order unless linked ([`Batch::link`], [`Batch::drain`]). Errors
+/// are per operation, each the syscall's errno. Without a ring (io_uring refused, opcode
+/// missing) each operation runs as its direct syscall when started, with the same results.
+pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) -> T) -> T {
+    let scope = Batch {
+        core: Core {
+            queued: RefCell::new(SPARE_QUEUE.try_with(Cell::take).unwrap_or_default()),
+            arena: RefCell::new(Arena::default()),
+            started: Cell::new(0),
+            next_flags: Cell::new(0),
+            linking: Cell::new(false),
+            drain_queued: Cell::new(false),
+            generation: fork_generation(),
+            leak: Cell::new(false),
+            kept: RefCell::new(Vec::new()),
+            returned: Cell::new(false),
+            emulated: RefCell::new(Vec::new()),
+        },
+        _scope: PhantomData,
+        _env: PhantomData,
+    };
+    Counters::current().batch();
+    register_fork_handler();
+    // The scope's Drop, not the handles', waits for everything; it runs on unwind too.
+    let result = f(&scope);
+    scope.core.returned.set(true);
+    result
+}
+
+impl<'scope> Batch<'scope, '_> {
+    /// Queues an operation; a failed conversion (a path with a NUL) gives a failed handle.
+    pub(crate) fn push<O: Op + 'scope>(
+        &'scope self,
+        op: io::Result<O>,
+    ) -> Handle<'scope, O::Output> {
+        let index = self.core.push(op);
+        self.handle::<O>(index)
+    }
+
+    fn handle<O: Op>(&'scope self, index: usize) -> Handle<'scope, O::Output> {
+        Handle {
+            core: &self.core,
+            index,
+            finish: finish_in_arena::<O>,
+            _scope: PhantomData,
+        }
+    }
+
+    /// Keeps `value` alive until the scope ends (after every completion).
+    pub(crate) fn keep<T: 'scope>(&'scope self, value: T) {
+        self.core.keep(value);
+    }
+
+    /// Submits everything queued so far without waiting.
+    pub fn submit(&self) {
+        self.core.start_pending();
+        with_driver(|driver| driver.flush_queued());
+    }
+
+    /// Makes the next queued operation start only after every operation queued before it
+    /// has completed (`IOSQE_IO_DRAIN`).
+    pub fn drain(&self) -> &Self {
+        self.core
+            .next_flags
+            .set(self.core.next_flags.get() | IOSQE_IO_DRAIN);
+        self
+    }
+
+    /// Links the operations queued inside `f` into a chain (`IOSQE_IO_LINK`): each starts
+    /// when the one before has succeeded, and once one fails (or transfers less than asked,
+    /// as the kernel counts it) the rest fail with `ECANCELED`. The chain goes to the kernel
+    /// in one piece when `f` returns; waiting one of its handles inside `f` ends the chain
+    /// there. A chain longer than the ring's SQ runs as direct syscalls.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("f");
+    /// let file = std::fs::File::create(&path)?;
+    /// let (written, synced) = uring_os::batch(|s| {
+    ///     let (w, f) = s.link(|s| (s.pwrite(&file, b"data", 0), s.fsync(&file)));
+    ///     (w.wait(), f.wait())
+    /// });
+    /// assert_eq!(written?, 4);
+    /// synced?;
+    /// # Ok(()) }
+    /// ```
+    pub fn link<R>(&'scope self, f: impl FnOnce(&'scope Self) -> R) -> R {
+        if self.core.linking.get() {
+            return f(self);
+        }
+        self.core.start_pending();
+        self.core.linking.set(true);
+        struct EndChain<'a>(&'a Core);
+        impl Drop for EndChain<'_> {
+            fn drop(&mut self) {
+                self.0.linking.set(false);
+            }
+        }
+        let end = EndChain(&self.core);
+        let result = f(self);
+        drop(end);
+        self.core.start_pending();
+        result
+    }
+
+    /// Reads up to `buf.len()` bytes from the start of `path` (relative to `dir`) as one
+    /// linked chain — open into a direct descriptor, read, close — so a small file costs
+    /// no file descriptor number and a third of the completions' bookkeeping. The result is
+    /// the open's error if it failed, else the read's.
+    ///
+    /// Needs sparse fixed-file tables (5.19); before, and without a ring, it runs as
+    /// openat + read + close.
+    pub fn read_file(
+        &'scope self,
+        dir: impl AsFd + 'scope,
+        path: impl AsRef<Path>,
+        buf: &'scope mut [u8],
+    ) -> Handle<'scope, usize> {
+        let dir_fd = dir.as_fd().as_raw_fd();
+        self.keep(dir);
+        let dir = dir_fd;
+        let path = match CPath::heap(path.as_ref()) {
+            Ok(path) => path,
+            Err(e) => return self.push::<op::Read<'scope>>(Err(e)),
+        };
+        // The chain stands alone: an enclosing link() ends before it.
+        self.core.start_pending();
+        let sqes_needed = if crate::timeout::current_deadline().is_some() {
+            6
+        } else {
+            3
+        };
+        let index = loop {
+            if self.core.forked() {
+                // A fork child's scope runs its operations as syscalls (see start).
+                break None;
+            }
+            match with_driver(|d| {
+                if d.ring.sq_entries() < sqes_needed {
+                    FixedSlot::Unsupported
+                } else {
+                    d.fixed_slot()
+                }
+            }) {
+                Some(FixedSlot::Free(index)) => break Some(index),
+                Some(FixedSlot::Busy) => {
+                    // Every slot belongs to a chain not finished: start and reap them.
+                    self.core.start_pending();
+                    with_driver(Driver::wait_one);
+                }
+                Some(FixedSlot::Unsupported) | None => break None,
+            }
+        };
+        let Some(index) = index else {
+            // No fixed files: the same three steps, now, one after the other.
+            let res = read_whole(dir, path, buf);
+            let slot = self.core.push::<op::Ready>(Ok(op::Ready {}));
+            self.core.queued.borrow_mut()[slot].state = State::Done(res.map(|n| n as i32));
+            return self.handle::<op::Ready>(slot);
+        };
+        let outer_link = self.core.linking.replace(true);
+        let open = self.core.push(Ok(op::OpenFixed { dir, path, index }));
+        let read = self.core.push(Ok(op::ReadFixed { index, buf }));
+        self.core.linking.set(false);
+        let close = self.core.push(Ok(op::CloseFixed { index }));
+        self.core.linking.set(outer_link);
+        let mut queued = self.core.queued.borrow_mut();
+        queued[read].after = Some(open);
+        queued[close].detached = Some(index);
+        drop(queued);
+        // Started now, as a unit, so no later link() entry joins the chain.
+        self.core.start_pending();
+        self.handle::<op::ReadFixed<'scope>>(read)
+    }
+
+    /// Keeps up to `depth` of the operations `ops` yields in flight, queueing the next one
+    /// as each completes, and yields `(position, result)` in completion order — the fio
+    /// pattern, for many reads or writes without waiting for the slowest of each group.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let file = std::fs::File::open("Cargo.toml")?;
+    /// let mut bufs = vec![[0u8; 8]; 16];
+    /// let total: usize = uring_os::batch(|s| {
+    ///     let reads = bufs.iter_mut().enumerate().map(|(i, b)| s.pread(&file, b, i as u64 * 8));
+    ///     s.window(4, reads).map(|(_, r)| r.unwrap()).sum()
+    /// });
+    /// assert_eq!(total, 128);
+    /// # Ok(()) }
+    /// ```
+    pub fn window<T, I>(&'scope self, depth: usize, ops: I) -> Window<'scope, T, I::IntoIter>
+    where
+        I: IntoIterator<Item = Handle<'scope, T>>,
+    {
+        Window {
+            core: &self.core,
+            ops: ops.into_iter(),
+            depth: depth.max(1),
+            in_flight: VecDeque::new(),
+            next_position: 0,
+        }
+    }
+}
+
+/// openat + read + close as syscalls one after the other, for [`Batch::read_file`] without
+/// fixed files.
+fn read_whole(dir: i32, path: CPath, buf: &mut [u8]) -> io::Result<usize> {
+    let mut open = op::OpenAt {
+        dir,
+        path,
+        flags: libc::O_RDONLY | libc::O_CLOEXEC,
+        mode: 0,
+    };
+    let fd = run_syscall(&mut open);
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(-fd));
+    }
+    forget_fd(fd);
+    let read = run_syscall(&mut op::Read { fd, buf, offset: 0 });
+    let closed = run_syscall(&mut op::Close { fd });
+    forget_fd(fd);
+    match (read, closed) {
+        (r, _) if r < 0 => Err(io::Error::from_raw_os_error(-r)),
+        (_, c) if c < 0 => Err(io::Error::from_raw_os_error(-c)),
+        (r, _) => Ok(r as usize),
+    }
+}
+
+impl<T> Handle<'_, T> {
+    /// Waits for the operation and gives its result, submitting what is queued if needed.
+    pub fn wait(self) -> io::Result<T> {
+        let Some(Taken {
+            mut res,
+            timed_out,
+            op,
+            after,
+        }) = self.core.take_result(self.index)
+        else {
+            // Not reapable (see Core::drop): the kernel may still use the operation's
+            // memory, so it stays in the scope, leaked rather than freed.
+            return Err(io::Error::from_raw_os_error(libc::ECANCELED));
+        };
+        if matches!(res, Ok(r) if r == -libc::ECANCELED || r == -libc::EINTR) {
+            if timed_out {
+                res = Ok(-libc::ETIMEDOUT);
+            } else if let Some(index) = after {
+                // A chain cut short: the earlier entry's error says why.
+                if let Some(earlier) = self.core.take_result(index) {
+                    if !earlier.op.is_null() {
+                        // Back into the scope, which drops it.
+                        self.core.queued.borrow_mut()[index].op = earlier.op;
+                    }
+                    if failed(&earlier.res) {
+                        res = earlier.res;
+                    }
+                }
+            }
+        }
+        if op.is_null() {
+            // A conversion error, carried in `res`.
+            return Err(match res {
+                Err(e) => e,
+                Ok(r) => io::Error::from_raw_os_error(if r < 0 { -r } else { libc::ECANCELED }),
+            });
+        }
+        // SAFETY: op is this handle's operation, taken out of the scope above, and its
+        // completion has been reaped (or it never went to the kernel).
+        unsafe { (self.finish)(op, res) }
+    }
+}
