@@ -68,6 +68,10 @@ measure() {
 echo "== the preload shim's overheads: $size_mib MiB cached file, $files files of 4 KiB"
 measure "cat of a cached file > /dev/null" "" "cat $work/big >/dev/null"
 measure "cat of a cached file | cat > /dev/null" "" "cat $work/big | cat >/dev/null"
-measure "cp -r of the small files" "" "cp -r $work/src $work/dst" "rm -rf $work/dst; sync"
+# Each copy goes to a new directory; the previous copies are removed untimed (no sync: the
+# copies stay in the page cache, and what is measured is the calls, not the disk).
+copy="cp -r $work/src \$(mktemp -d -p $work/runs)/copy"
+mkdir -p "$work/runs"
+measure "cp -r of the small files" "" "$copy" "rm -rf $work/runs/*"
 measure "cp -r of the small files, URING_OS_PRELOAD_OPS=all" "URING_OS_PRELOAD_OPS=all" \
-    "cp -r $work/src $work/dst" "rm -rf $work/dst; sync"
+    "$copy" "rm -rf $work/runs/*"

@@ -1,8 +1,13 @@
 //! Process events the shim must see: vfork (the child borrows the parent's memory and ring),
-//! fork and spawn (file offsets become shared), `_Fork` (no fork handlers run), credential and
-//! namespace changes, seccomp filters (which ring operations would bypass), `pthread_cancel`
+//! fork and spawn (file offsets become shared), `_Fork` (no fork handlers run), namespace
+//! changes, seccomp filters (which ring operations would bypass), `pthread_cancel`
 //! (ring waits are not cancellation points), and fds closed or replaced behind the shim's
 //! back (dup2, fclose, close_range, ...). Each is passed on to the real function.
+//!
+//! Credential changes (setuid, setgroups, capset, ...) need nothing here: uring_os runs every
+//! operation with the submitting thread's current credentials (the kernel does without
+//! SQPOLL; with SQPOLL uring_os registers the new credentials as a personality), so calls
+//! after a change are checked against the new credentials, as syscalls are.
 
 use std::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
 
@@ -140,9 +145,9 @@ macro_rules! observe {
     };
 }
 
-fn credentials_changed(res: c_int) {
+fn namespaces_changed(res: c_int) {
     if res == 0 {
-        state::mark(Event::Credentials);
+        state::mark(Event::Namespaces);
     }
 }
 
@@ -157,59 +162,17 @@ fn observe_syscall(number: c_long, args: [c_long; 6], res: c_long) {
         libc::SYS_close_range => fds::forget_range(args[0] as c_uint, args[1] as c_uint),
         libc::SYS_seccomp => state::mark(Event::Seccomp),
         libc::SYS_prctl if args[0] == libc::PR_SET_SECCOMP as c_long => state::mark(Event::Seccomp),
-        libc::SYS_setuid
-        | libc::SYS_setgid
-        | libc::SYS_setreuid
-        | libc::SYS_setregid
-        | libc::SYS_setresuid
-        | libc::SYS_setresgid
-        | libc::SYS_setfsuid
-        | libc::SYS_setfsgid
-        | libc::SYS_setgroups
-        | libc::SYS_capset
-        | libc::SYS_unshare
-        | libc::SYS_setns => state::mark(Event::Credentials),
+        libc::SYS_unshare | libc::SYS_setns => state::mark(Event::Namespaces),
         _ => {}
     }
 }
 
 observe! {
-    /// setuid(2); marks the credentials changed.
-    fn setuid(uid: libc::uid_t) -> c_int => |res| credentials_changed(res);
-    /// setgid(2); marks the credentials changed.
-    fn setgid(gid: libc::gid_t) -> c_int => |res| credentials_changed(res);
-    /// seteuid(2); marks the credentials changed.
-    fn seteuid(uid: libc::uid_t) -> c_int => |res| credentials_changed(res);
-    /// setegid(2); marks the credentials changed.
-    fn setegid(gid: libc::gid_t) -> c_int => |res| credentials_changed(res);
-    /// setreuid(2); marks the credentials changed.
-    fn setreuid(ruid: libc::uid_t, euid: libc::uid_t) -> c_int => |res| credentials_changed(res);
-    /// setregid(2); marks the credentials changed.
-    fn setregid(rgid: libc::gid_t, egid: libc::gid_t) -> c_int => |res| credentials_changed(res);
-    /// setresuid(2); marks the credentials changed.
-    fn setresuid(r: libc::uid_t, e: libc::uid_t, s: libc::uid_t) -> c_int =>
-        |res| credentials_changed(res);
-    /// setresgid(2); marks the credentials changed.
-    fn setresgid(r: libc::gid_t, e: libc::gid_t, s: libc::gid_t) -> c_int =>
-        |res| credentials_changed(res);
-    /// setgroups(2); marks the credentials changed.
-    fn setgroups(size: libc::size_t, list: *const libc::gid_t) -> c_int =>
-        |res| credentials_changed(res);
-    /// initgroups(3), which calls setgroups inside libc; marks the credentials changed.
-    fn initgroups(user: *const c_char, group: libc::gid_t) -> c_int =>
-        |res| credentials_changed(res);
-    /// setfsuid(2); marks the credentials changed (it returns the old id, never an error).
-    fn setfsuid(uid: libc::uid_t) -> c_int => |_old| state::mark(Event::Credentials);
-    /// setfsgid(2); marks the credentials changed (it returns the old id, never an error).
-    fn setfsgid(gid: libc::gid_t) -> c_int => |_old| state::mark(Event::Credentials);
-    /// capset(2); marks the credentials changed.
-    fn capset(header: *mut c_void, data: *const c_void) -> c_int =>
-        |res| credentials_changed(res);
-    /// unshare(2): new namespaces or an unshared fs_struct, which the ring's kernel workers
-    /// would not share; marks the credentials changed.
-    fn unshare(flags: c_int) -> c_int => |res| credentials_changed(res);
-    /// setns(2); marks the credentials changed.
-    fn setns(fd: c_int, nstype: c_int) -> c_int => |res| credentials_changed(res);
+    /// unshare(2): new namespaces or an unshared fs_struct (working directory, root), which
+    /// the ring's kernel workers would not share: every later call goes to libc.
+    fn unshare(flags: c_int) -> c_int => |res| namespaces_changed(res);
+    /// setns(2): as unshare.
+    fn setns(fd: c_int, nstype: c_int) -> c_int => |res| namespaces_changed(res);
     /// prctl(2); `PR_SET_SECCOMP` marks a seccomp filter.
     fn prctl(option: c_int; ...a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_ulong) -> c_int => |res| {
         if res == 0 && option == libc::PR_SET_SECCOMP {
@@ -283,7 +246,7 @@ pub unsafe extern "C" fn closedir(dir: *mut libc::DIR) -> c_int {
     unsafe { real(dir) }
 }
 
-/// syscall(2): passed on with all six argument registers; closes, dups, credential changes
+/// syscall(2): passed on with all six argument registers; closes, dups, namespace changes
 /// and seccomp filters are noted.
 ///
 /// # Safety

@@ -376,7 +376,23 @@ fn opens_alike(rdev: libc::dev_t) -> bool {
 /// non-blocking); open(2) waits. Reopens it through `/proc/self/fd` with the real open, which
 /// waits as open(2) would (the first fd counts as a reader meanwhile, as open(2)'s waiting
 /// reader does), and puts the result in the first fd's place.
+///
+/// A FIFO that has seen a writer already (data or a hang-up is pending: a worker thread ran the
+/// open with open(2)'s own wait, or a writer came meanwhile) is kept as it is. Between that
+/// check and the reopen, a writer that opens and closes again goes unseen, and the reopen
+/// waits for the next one.
 fn fifo_wait(fd: c_int, flags: c_int) -> io::Result<c_int> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let ready = unsafe { syscall!(libc::SYS_poll, &raw mut pfd, 1, 0) };
+    if ready > 0 && pfd.revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+        fds::opened(fd);
+        return Ok(fd);
+    }
     let mut path = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0\0";
     let digits = fd.to_string();
     path[14..14 + digits.len()].copy_from_slice(digits.as_bytes());

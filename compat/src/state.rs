@@ -30,8 +30,9 @@ pub(crate) enum Why {
     ThreadExit,
     /// The process called `_Fork`, which runs no fork handlers.
     BareFork,
-    /// The process changed its credentials or namespaces.
-    Credentials,
+    /// The process changed its namespaces or unshared its fs_struct (unshare, setns), which
+    /// the ring's kernel workers keep.
+    Namespaces,
     /// The process installed a seccomp filter, which ring operations would bypass.
     Seccomp,
     /// The thread may be cancelled (`pthread_cancel` was used), and ring waits are not
@@ -80,7 +81,7 @@ pub(crate) const WHYS: [Why; 25] = [
     Why::VforkChild,
     Why::ThreadExit,
     Why::BareFork,
-    Why::Credentials,
+    Why::Namespaces,
     Why::Seccomp,
     Why::Cancellation,
     Why::Panicked,
@@ -111,7 +112,7 @@ impl Why {
             Why::VforkChild => "vfork child",
             Why::ThreadExit => "thread exit",
             Why::BareFork => "after _Fork",
-            Why::Credentials => "credentials changed",
+            Why::Namespaces => "unshare or setns",
             Why::Seccomp => "seccomp filter",
             Why::Cancellation => "pthread_cancel used",
             Why::Panicked => "internal panic",
@@ -134,7 +135,7 @@ impl Why {
 /// Process-wide state bits in [`PROCESS`]; the shim routes only while it is exactly `READY`.
 pub(crate) const READY: u32 = 1;
 const OFF: u32 = 1 << 1;
-const CREDENTIALS: u32 = 1 << 2;
+const NAMESPACES: u32 = 1 << 2;
 const SECCOMP: u32 = 1 << 3;
 const BARE_FORK: u32 = 1 << 4;
 const PANICKED: u32 = 1 << 5;
@@ -151,7 +152,7 @@ static PUNTED_SELECTED: AtomicBool = AtomicBool::new(false);
 #[derive(Clone, Copy)]
 pub(crate) enum Event {
     Off,
-    Credentials,
+    Namespaces,
     Seccomp,
     BareFork,
     Panicked,
@@ -162,7 +163,7 @@ pub(crate) enum Event {
 pub(crate) fn mark(event: Event) {
     let bit = match event {
         Event::Off => OFF,
-        Event::Credentials => CREDENTIALS,
+        Event::Namespaces => NAMESPACES,
         Event::Seccomp => SECCOMP,
         Event::BareFork => BARE_FORK,
         Event::Panicked => PANICKED,
@@ -189,8 +190,8 @@ fn process_why(state: u32) -> Why {
         Why::Panicked
     } else if state & SECCOMP != 0 {
         Why::Seccomp
-    } else if state & CREDENTIALS != 0 {
-        Why::Credentials
+    } else if state & NAMESPACES != 0 {
+        Why::Namespaces
     } else if state & BARE_FORK != 0 {
         Why::BareFork
     } else {

@@ -132,11 +132,12 @@ fn no_call_runs_with_old_credentials() {
         "{}",
         plain.stdout()
     );
+    // uring_os runs each operation with the thread's current credentials, so the calls after
+    // the change go through the ring too, and are refused as the syscalls are.
     let line = shim
         .stats
         .iter()
         .find(|l| l.contains("credentials["))
         .expect("a stats line");
-    assert!(line.contains("credentials changed: "), "{line}");
-    assert!(shim.ring_ops("credentials") > 0, "{line}");
+    assert!(shim.ring_ops("credentials") >= 9, "{line}");
 }
