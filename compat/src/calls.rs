@@ -143,6 +143,18 @@ fn internal(_: &io::Error) -> Why {
     Why::Internal
 }
 
+/// What the shim learns from a call libc made: an fd the process opened itself (its offset is
+/// shared with no other process).
+#[inline]
+fn after_libc<R: Copy + 'static>(group: Group, ret: R) {
+    if group == Group::open
+        && let Some(&fd) = (&ret as &dyn std::any::Any).downcast_ref::<c_int>()
+        && fd >= 0
+    {
+        crate::fds::opened(fd);
+    }
+}
+
 macro_rules! interpose {
     ($(
         $group:ident: fn $name:ident($($arg:ident: $ty:ty),* $(; ...$($va:ident: $vty:ty),+)?)
@@ -171,12 +183,14 @@ macro_rules! interpose {
                     Ok(ret) => ret,
                     Err(why) => {
                         state::count_libc(why);
-                        match real_calls::$name() {
+                        let ret = match real_calls::$name() {
                             // SAFETY: the caller's arguments, unchanged, to the function it
                             // meant to call.
                             Some(real) => unsafe { real($($arg,)* $($($va),+)?) },
                             None => missing(),
-                        }
+                        };
+                        after_libc(Group::$group, ret);
+                        ret
                     }
                 }
             }

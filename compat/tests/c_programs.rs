@@ -141,3 +141,47 @@ fn no_call_runs_with_old_credentials() {
         .expect("a stats line");
     assert!(shim.ring_ops("credentials") >= 9, "{line}");
 }
+
+#[test]
+fn unshare_sends_later_calls_to_libc() {
+    let build = tempfile::tempdir().unwrap();
+    let program = common::compile_c("unshare", build.path());
+    let [plain, _, all] = agree(&program, "");
+    assert_eq!(plain.stdout(), "a/after missing, b/after exists\n");
+    let line = all
+        .stats
+        .iter()
+        .find(|l| l.contains("unshare["))
+        .expect("a stats line");
+    assert!(line.contains("unshare or setns: "), "{line}");
+    assert!(all.ring_ops("unshare") > 0, "{line}");
+}
+
+#[test]
+fn knobs_off_and_selected_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data"), common::bytes(1 << 20, 9)).unwrap();
+    let run = |env: &[(&str, &str)]| {
+        let run = common::sh_env(dir.path(), "cat data | cksum", Mode::Shim, env);
+        assert!(run.output.status.success(), "{}", run.stderr());
+        let line = run
+            .stats
+            .iter()
+            .find(|l| l.contains("cat["))
+            .expect("a stats line")
+            .clone();
+        (run.stdout(), line)
+    };
+    let plain = common::sh(dir.path(), "cat data | cksum", Mode::Plain).stdout();
+    let (out, line) = run(&[("URING_OS_PRELOAD", "off")]);
+    assert_eq!(out, plain);
+    assert!(line.contains(": 0 calls to uring_os"), "{line}");
+    assert!(line.contains("URING_OS_PRELOAD=off: "), "{line}");
+    let (out, line) = run(&[("URING_OS_PRELOAD_OPS", "read")]);
+    assert_eq!(out, plain);
+    assert!(
+        common::number_before(&line, " through the ring") >= 8,
+        "{line}"
+    );
+    assert!(line.contains("not in URING_OS_PRELOAD_OPS: "), "{line}");
+}

@@ -110,14 +110,14 @@ pub fn sh_env(dir: &Path, script: &str, mode: Mode, env: &[(&str, &str)]) -> Run
     let stats_file = tempfile::NamedTempFile::new().unwrap();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", script]).current_dir(dir);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     // The test harness's own settings must not leak in.
     cmd.env_remove("LD_PRELOAD")
         .env_remove("URING_OS_PRELOAD")
         .env_remove("URING_OS_PRELOAD_OPS")
         .env_remove("URING_OS_STATS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     if mode != Mode::Plain {
         cmd.env("LD_PRELOAD", shim())
             .env("URING_OS_STATS", stats_file.path());
