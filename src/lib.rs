@@ -84,7 +84,8 @@ pub mod sys;
 mod timeout;
 
 pub use batch::{
-    Batch, BatchBuf, BatchData, BatchFd, BatchOwnedFd, Handle, ScopeBuf, ScopeFd, Window, batch,
+    Batch, BatchBuf, BatchData, BatchFd, BatchOwnedFd, CopyFile, Handle, ReadAll, ScopeBuf,
+    ScopeFd, Window, WriteAll, batch,
 };
 pub use calls::*;
 pub use config::{

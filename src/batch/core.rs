@@ -69,6 +69,12 @@ pub(super) struct PoolBuf {
     pub(super) viewing: bool,
 }
 
+/// The allocation of a pool buffer of `len` bytes: page-aligned (for `O_DIRECT`), never
+/// empty.
+pub(super) fn pool_layout(len: usize) -> std::alloc::Layout {
+    std::alloc::Layout::from_size_align(len.max(1), 4096).expect("a buffer size below isize::MAX")
+}
+
 /// What a scope fd stands for when an entry that uses it starts.
 pub(super) enum ScopeFdValue {
     /// A fixed file slot.
@@ -704,6 +710,19 @@ impl Core {
             },
             other => other,
         }
+    }
+
+    /// The error entry `index` failed with, if it failed, its result left for its handle.
+    pub(super) fn failure_of(&self, index: usize) -> Option<io::Error> {
+        self.settle(index);
+        let queued = self.queued.borrow();
+        let res = match &queued[index].state {
+            State::Done(Err(e)) => return Some(io::Error::new(e.kind(), e.to_string())),
+            State::Done(Ok(r)) => *r,
+            State::Ring { slot } => with_driver(|d| d.completions.peek(*slot)).flatten()?,
+            _ => return None,
+        };
+        (res < 0).then(|| io::Error::from_raw_os_error(-res))
     }
 
     /// After the result of entry `index` is known: if it closed a scope fd, the fd is gone,

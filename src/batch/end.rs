@@ -117,9 +117,9 @@ impl Drop for Core {
             unsafe { drop(value) };
         }
         for buf in self.bufs.get_mut().drain(..) {
-            // SAFETY: made by Box::into_raw of a boxed slice of this length in
-            // Batch::buffer; every operation naming it has completed.
-            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(buf.ptr, buf.len)) });
+            // SAFETY: allocated with this layout in Batch::buffer; every operation naming it
+            // has completed.
+            unsafe { std::alloc::dealloc(buf.ptr, super::core::pool_layout(buf.len)) };
         }
         self.arena.get_mut().recycle();
         let queue = std::mem::take(self.queued.get_mut());

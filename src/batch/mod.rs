@@ -52,6 +52,7 @@ mod core;
 mod emulate;
 mod end;
 mod erased;
+mod whole;
 mod window;
 
 use std::cell::{Cell, RefCell};
@@ -65,7 +66,8 @@ use self::arena::Arena;
 pub(crate) use self::args::private::FdArg;
 pub use self::args::{BatchBuf, BatchData, BatchFd, BatchOwnedFd, ScopeBuf, ScopeFd};
 use self::core::{Core, SPARE_QUEUE, State, Taken};
-use self::erased::{failed, finish_in_arena};
+use self::erased::finish_in_arena;
+pub use self::whole::{CopyFile, ReadAll, WriteAll};
 pub use self::window::Window;
 use crate::driver::{
     Driver, FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
@@ -214,8 +216,15 @@ impl<'scope> Batch<'scope, '_> {
 
     /// A zeroed buffer of `len` bytes from the scope's pool, freed when the scope ends; see
     /// [`ScopeBuf`].
+    ///
+    /// The buffer is aligned to 4096 bytes, as `O_DIRECT` transfers need.
     pub fn buffer(&'scope self, len: usize) -> ScopeBuf<'scope> {
-        let ptr = Box::into_raw(vec![0u8; len].into_boxed_slice()).cast::<u8>();
+        let layout = self::core::pool_layout(len);
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
         let mut bufs = self.core.bufs.borrow_mut();
         bufs.push(self::core::PoolBuf {
             ptr,
@@ -474,15 +483,10 @@ impl<T> Handle<'_, T> {
             if timed_out {
                 res = Ok(-libc::ETIMEDOUT);
             } else if let Some(index) = after {
-                // A chain cut short: the earlier entry's error says why.
-                if let Some(earlier) = self.core.take_result(index) {
-                    if !earlier.op.is_null() {
-                        // Back into the scope, which drops it.
-                        self.core.queued.borrow_mut()[index].op = earlier.op;
-                    }
-                    if failed(&earlier.res) {
-                        res = earlier.res;
-                    }
+                // A chain cut short: the earlier entry's error says why (its result stays
+                // for its own handle).
+                if let Some(error) = self.core.failure_of(index) {
+                    res = Err(error);
                 }
             }
         }
