@@ -15,6 +15,8 @@ pub(crate) struct Completions {
     pub(crate) in_flight: u32,
     /// Free slots of the ring's fixed file table, once registered.
     fixed_free: Option<Vec<u32>>,
+    /// Free slots of the ring's registered buffer table, once registered.
+    buffers_free: Option<Vec<u16>>,
 }
 
 /// The state of one completion slot.
@@ -120,6 +122,27 @@ impl Driver {
         match self.completions.fixed_free.as_mut().and_then(Vec::pop) {
             Some(index) => FixedSlot::Free(index),
             None => FixedSlot::Busy,
+        }
+    }
+
+    /// A free slot of the registered buffer table, registering a sparse table on first
+    /// use; `None` where the ring has none (before 5.19) or all are taken.
+    pub(crate) fn buffer_slot(&mut self) -> Option<u16> {
+        if !self.supports(IORING_OP_READ_FIXED) {
+            return None;
+        }
+        if self.completions.buffers_free.is_none() {
+            const SLOTS: u16 = 1024;
+            self.ring.register_buffers_sparse(u32::from(SLOTS)).ok()?;
+            self.completions.buffers_free = Some((0..SLOTS).rev().collect());
+        }
+        self.completions.buffers_free.as_mut()?.pop()
+    }
+
+    /// Gives back a registered buffer slot, emptied.
+    pub(crate) fn release_buffer_slot(&mut self, index: u16) {
+        if let Some(free) = self.completions.buffers_free.as_mut() {
+            free.push(index);
         }
     }
 
