@@ -95,6 +95,11 @@ pub use config::{
 pub use stats::{Stats, stats};
 pub use timeout::with_timeout;
 
+/// The `libc` crate this one is built on, for the flag constants the calls take
+/// (`uring_os::libc::O_RDONLY`, `uring_os::libc::MSG_NOSIGNAL`, ...) without a dependency
+/// of your own.
+pub use libc;
+
 /// The README's examples, run as doctests so they never rot.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
