@@ -75,6 +75,7 @@ mod calls;
 mod config;
 mod driver;
 pub mod fs;
+mod multishot;
 pub mod net;
 mod op;
 pub mod ring;
@@ -92,6 +93,7 @@ pub use config::{
     Backend, Config, ConfigError, DEFAULT_ENTRIES, DEFAULT_WARMUP_CALLS, Dispatch, Fallback,
     FallbackReason, Status, configure,
 };
+pub use multishot::{Accepts, accept_multishot};
 pub use stats::{Stats, stats};
 pub use timeout::with_timeout;
 

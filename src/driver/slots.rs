@@ -17,6 +17,17 @@ pub(crate) struct Completions {
     fixed_free: Option<Vec<u32>>,
     /// Free slots of the ring's registered buffer table, once registered.
     buffers_free: Option<Vec<u16>>,
+    /// Multishot streams: the results each has posted and not yet handed out.
+    pub(crate) streams: Vec<Option<StreamSlot>>,
+}
+
+/// A multishot request's completions.
+#[derive(Default)]
+pub(crate) struct StreamSlot {
+    /// Results posted and not yet taken.
+    pub(crate) results: std::collections::VecDeque<i32>,
+    /// Whether the request is in the kernel (it posts `IORING_CQE_F_MORE` while it is).
+    pub(crate) armed: bool,
 }
 
 /// The state of one completion slot.
@@ -67,6 +78,34 @@ impl Completions {
             Slot::Free | Slot::Done(_) => return,
         }
         self.in_flight -= 1;
+    }
+
+    /// Files a completion of multishot stream `id`; `more` says the request goes on.
+    pub(crate) fn complete_stream(&mut self, id: usize, res: i32, more: bool) {
+        let Some(Some(stream)) = self.streams.get_mut(id) else {
+            return;
+        };
+        if res != -libc::ECANCELED {
+            stream.results.push_back(res);
+        }
+        if !more && stream.armed {
+            stream.armed = false;
+            self.in_flight -= 1;
+        }
+    }
+
+    /// A new multishot stream's id.
+    pub(crate) fn open_stream(&mut self) -> usize {
+        match self.streams.iter().position(Option::is_none) {
+            Some(id) => {
+                self.streams[id] = Some(StreamSlot::default());
+                id
+            }
+            None => {
+                self.streams.push(Some(StreamSlot::default()));
+                self.streams.len() - 1
+            }
+        }
     }
 
     /// Takes a finished slot's result and frees the slot.
