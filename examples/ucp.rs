@@ -505,174 +505,6 @@ fn copy_small_files(sh: &Shared, files: &[File]) {
     }
 }
 
-/// The handles of one small file's read chain: open, read, close.
-struct ReadChain<'s> {
-    index: usize,
-    buf: ScopeBuf<'s>,
-    open: Handle<'s, OwnedFd>,
-    read: Option<Handle<'s, usize>>,
-    close: Handle<'s, ()>,
-}
-
-fn queue_read<'s>(s: &'s Batch<'s, '_>, index: usize, file: &'s File) -> ReadChain<'s> {
-    let size = file.stat.stx_size as usize;
-    let buf = s.buffer(size.max(1));
-    s.link(|s| {
-        let open = s.openat(
-            &file.dir.src_fd,
-            path_of(&file.name),
-            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            0,
-        );
-        let read = (size > 0).then(|| s.pread(open.fd(), buf.until(size), 0));
-        let close = s.close(open.fd());
-        ReadChain {
-            index,
-            buf,
-            open,
-            read,
-            close,
-        }
-    })
-}
-
-/// Writes `data`, all of the source, to a new copy of `file` (direct syscalls: the kernel
-/// would hand a create and a buffered write on the ring to a worker thread each).
-fn write_copy(sh: &Shared, file: &File, data: &[u8]) -> Outcome {
-    let mode = u32::from(file.stat.stx_mode) & 0o777;
-    let create = |flags| {
-        // SAFETY: a NUL-terminated name relative to an open directory.
-        cvt(unsafe {
-            libc::openat(
-                file.dir.dst_fd.as_raw_fd(),
-                file.dst_name().as_ptr(),
-                flags | libc::O_WRONLY | libc::O_CLOEXEC,
-                mode,
-            )
-        })
-    };
-    let fd = match create(libc::O_CREAT | libc::O_EXCL) {
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => create(libc::O_TRUNC),
-        other => other,
-    };
-    let fd = match fd {
-        // SAFETY: openat returned a new fd, ours alone.
-        Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
-        Err(e) => {
-            sh.error(format!(
-                "cannot create regular file {}: {}",
-                q(&file.dst_path()),
-                error_text(&e)
-            ));
-            return Outcome::Failed;
-        }
-    };
-    let mut done = 0;
-    while done < data.len() {
-        // SAFETY: an fd we own and `len - done` readable bytes.
-        let n = unsafe {
-            libc::pwrite(
-                fd.as_raw_fd(),
-                data[done..].as_ptr().cast(),
-                data.len() - done,
-                done as i64,
-            )
-        };
-        if n <= 0 {
-            let e = if n == 0 {
-                io::Error::from(io::ErrorKind::WriteZero)
-            } else {
-                io::Error::last_os_error()
-            };
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            sh.error(format!(
-                "error writing {}: {}",
-                q(&file.dst_path()),
-                error_text(&e)
-            ));
-            return Outcome::Failed;
-        }
-        done += n as usize;
-    }
-    drop(fd);
-    Outcome::Copied
-}
-
-/// Waits for a read chain and writes the copy; the file to copy step by step, if the
-/// chain could not read it.
-fn settle_read<'s, 'f>(
-    sh: &Shared,
-    s: &'s Batch<'s, '_>,
-    group: &'f [File],
-    chain: ReadChain<'s>,
-) -> Option<&'f File> {
-    let file = &group[chain.index];
-    let size = file.stat.stx_size as usize;
-    let outcome = match chain.close.wait() {
-        Ok(()) => s.view(chain.buf, |bytes| write_copy(sh, file, &bytes[..size])),
-        Err(_) => match (chain.open.wait(), chain.read.map(Handle::wait)) {
-            (Err(e), _) => {
-                sh.error(format!(
-                    "cannot open {} for reading: {}",
-                    q(&file.src_path()),
-                    error_text(&e)
-                ));
-                Outcome::Failed
-            }
-            (_, Some(Err(e))) if e.raw_os_error() != Some(libc::ECANCELED) => {
-                sh.error(format!(
-                    "error reading {}: {}",
-                    q(&file.src_path()),
-                    error_text(&e)
-                ));
-                Outcome::Failed
-            }
-            // A short read: the file changed since its status was read.
-            _ => Outcome::Retry,
-        },
-    };
-    match outcome {
-        Outcome::Copied => {
-            set_metadata(sh, &file.dir, file.dst_name(), &file.src_path(), &file.stat);
-            sh.counters.add(1, file.stat.stx_size);
-        }
-        Outcome::Failed => {}
-        Outcome::Retry => return Some(file),
-    }
-    None
-}
-
-/// Copies small regular files: each read by a chain on the ring (open, read, close; up to
-/// `depth` in flight), and written with direct syscalls as its chain completes.
-fn copy_small_files_hybrid(sh: &Shared, files: &[File]) {
-    for group in files.chunks(FILES_PER_SCOPE) {
-        let mut retry = Vec::new();
-        uring_os::batch(|s| {
-            let mut in_flight: VecDeque<ReadChain<'_>> = VecDeque::new();
-            let mut settle = |chain| {
-                if let Some(file) = settle_read(sh, s, group, chain) {
-                    retry.push(file);
-                }
-            };
-            for (index, file) in group.iter().enumerate() {
-                if in_flight.len() >= sh.depth {
-                    settle(in_flight.pop_front().expect("depth is at least 1"));
-                }
-                in_flight.push_back(queue_read(s, index, file));
-                s.submit();
-            }
-            for chain in in_flight {
-                settle(chain);
-            }
-        });
-        for file in retry {
-            copy_file_slowly(sh, file);
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // One file at a time: large files (chunks in flight), and the step-by-step path.
 
@@ -1092,12 +924,6 @@ fn copy_one(sh: &Shared, file: &File) {
 /// The status of each name in `dir`, read in one batch (the kernel overlaps them, which a
 /// cold cache needs).
 fn stat_all(dir: &DirPair, names: &[CString]) -> Vec<io::Result<libc::statx>> {
-    if std::env::var_os("UCP_STAT_DIRECT").is_some() {
-        return names
-            .iter()
-            .map(|n| tools::lstat_at(dir.src_fd.as_raw_fd(), n))
-            .collect();
-    }
     uring_os::batch(|s| {
         let handles: Vec<_> = names
             .iter()
@@ -1149,11 +975,7 @@ fn copy_entries(sh: &Shared, dir: Arc<DirPair>, names: Vec<CString>) {
             copy_special(sh, &file);
         }
     }
-    if std::env::var_os("UCP_HYBRID").is_some() {
-        copy_small_files_hybrid(sh, &small);
-    } else {
-        copy_small_files(sh, &small);
-    }
+    copy_small_files(sh, &small);
 }
 
 fn worker(sh: &Shared) {
