@@ -319,9 +319,9 @@ fn main() {
         let workers: Vec<_> = (0..threads)
             .map(|_| scope.spawn(|| worker(&sh, run)))
             .collect();
-        scope.spawn(|| {
+        let ticker = scope.spawn(|| {
             while !done.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(200));
+                std::thread::park_timeout(Duration::from_millis(200));
                 progress.tick(&sh.counters);
             }
         });
@@ -329,6 +329,7 @@ fn main() {
             w.join().expect("a worker panicked");
         }
         done.store(true, Ordering::Relaxed);
+        ticker.thread().unpark();
     });
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
