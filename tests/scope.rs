@@ -320,7 +320,85 @@ fn whole_file_operations() {
     assert_eq!(fd_count(), before, "copy closes what it opens");
 }
 
+/// `Batch::stream`: a file of any size through `depth` recycled (registered) buffers, from
+/// a fixed file; reads linked to writes for a copy; O_DIRECT.
+fn streams_recycle_their_buffers() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big");
+    let data: Vec<u8> = (0..10_000_000u32).map(|i| (i % 241) as u8).collect();
+    fs::write(&path, &data).unwrap();
+    let file = fs::File::open(&path).unwrap();
+    const BLOCK: usize = 64 * 1024;
+    let blocks = data.len().div_ceil(BLOCK);
+    let before = fd_count();
+    let (copy, addresses) = uring_os::batch(|s| {
+        let fd = s.fixed(&file);
+        let mut copy = vec![0u8; data.len()];
+        let mut addresses = std::collections::HashSet::new();
+        let stream = s.stream(8, BLOCK, |s, i, buf| {
+            (i < blocks).then(|| s.pread(fd, buf, (i * BLOCK) as u64))
+        });
+        for (i, n, buf) in stream {
+            let n = n.unwrap();
+            assert_eq!(n, BLOCK.min(data.len() - i * BLOCK));
+            s.view(buf.until(n), |bytes| {
+                addresses.insert(bytes.as_ptr() as usize);
+                copy[i * BLOCK..i * BLOCK + n].copy_from_slice(bytes);
+            });
+        }
+        (copy, addresses)
+    });
+    assert!(copy == data, "the streamed bytes are the file's");
+    assert!(
+        addresses.len() <= 8,
+        "{} buffers for 8 in flight",
+        addresses.len()
+    );
+    assert_eq!(fd_count(), before);
+
+    // A copy: each block's read linked to its write, through the same recycled buffers.
+    let out = dir.path().join("copy");
+    let dst = fs::File::create(&out).unwrap();
+    uring_os::batch(|s| {
+        let (from, to) = (s.fixed(&file), s.fixed(&dst));
+        let stream = s.stream(4, BLOCK, |s, i, buf| {
+            (i < blocks).then(|| {
+                let offset = (i * BLOCK) as u64;
+                let len = BLOCK.min(data.len() - i * BLOCK);
+                s.link(|s| {
+                    let _read = s.pread(from, buf.until(len), offset);
+                    s.pwrite(to, buf.until(len), offset)
+                })
+            })
+        });
+        for (_, n, _) in stream {
+            n.unwrap();
+        }
+    });
+    drop(dst);
+    assert!(fs::read(&out).unwrap() == data);
+
+    // O_DIRECT needs aligned buffers: the stream's are page-aligned.
+    let direct = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&path);
+    if let Ok(direct) = direct {
+        let total: usize = uring_os::batch(|s| {
+            s.stream(4, BLOCK, |s, i, buf| {
+                (i < 16).then(|| s.pread(&direct, buf, (i * BLOCK) as u64))
+            })
+            .map(|(_, n, _)| n.unwrap())
+            .sum()
+        });
+        assert_eq!(total, 16 * BLOCK);
+    }
+    assert_eq!(fd_count(), before);
+}
+
 fn all() {
+    streams_recycle_their_buffers();
     whole_file_operations();
     scope_fds_in_chains();
     a_failed_open_in_the_middle_of_a_chain();

@@ -57,6 +57,10 @@ pub(super) struct Queued {
     /// For an entry that makes an fd: the call of the scope that closes it. Calls queued
     /// after it find the fd gone (`EBADF`).
     pub(super) closer: Option<usize>,
+    /// For an fd registered with `Batch::fixed`: the fd is the caller's, never closed.
+    pub(super) borrowed: bool,
+    /// The registered buffer slot of the pool buffer it reads into or writes from.
+    pub(super) reg_buf: Option<u16>,
 }
 
 /// A buffer of the scope's pool.
@@ -67,6 +71,8 @@ pub(super) struct PoolBuf {
     pub(super) users: Vec<usize>,
     /// Its bytes are lent out (`Batch::view`): no operation may name it meanwhile.
     pub(super) viewing: bool,
+    /// Its slot in the ring's registered buffer table.
+    pub(super) reg: Option<u16>,
 }
 
 /// The allocation of a pool buffer of `len` bytes: page-aligned (for `O_DIRECT`), never
@@ -221,6 +227,8 @@ impl Core {
             fixed_slot: None,
             fd_gone: false,
             closer: None,
+            borrowed: false,
+            reg_buf: None,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -489,6 +497,7 @@ impl Core {
                 // SAFETY: the operation stays at its arena address until the scope ends, and
                 // the scope waits for this entry's completion first.
                 unsafe { (q.fns.prep)(q.op, sqe) };
+                use_registered_buffer(sqe, q.reg_buf);
                 sqe.user_data(u64::from(slot)).flags(q.flags);
                 q.state = State::Ring { slot };
                 put += 1;
@@ -541,6 +550,7 @@ impl Core {
             // SAFETY: the operation stays at its arena address until the scope ends, and
             // the scope waits for this entry's completion first.
             unsafe { (q.fns.prep)(q.op, sqe) };
+            use_registered_buffer(sqe, q.reg_buf);
             sqe.user_data(u64::from(slot)).flags(q.flags);
             let linked = q.link && k < last;
             if linked || q.deadline.is_some() {
@@ -887,4 +897,19 @@ pub(super) fn scope_fd_value(
         (Some(r), None) if r >= 0 => ScopeFdValue::Raw(r),
         _ => ScopeFdValue::Bad,
     }
+}
+
+/// Turns a read or write of a registered buffer into its fixed-buffer opcode.
+#[inline]
+fn use_registered_buffer(sqe: &mut crate::ring::Sqe, index: Option<u16>) {
+    let Some(index) = index else {
+        return;
+    };
+    let entry = sqe.as_raw_mut();
+    entry.opcode = match entry.opcode {
+        IORING_OP_READ => IORING_OP_READ_FIXED,
+        IORING_OP_WRITE => IORING_OP_WRITE_FIXED,
+        _ => return,
+    };
+    entry.buf_index = index;
 }
