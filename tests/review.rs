@@ -100,3 +100,132 @@ fn closing_a_scope_fd_lets_a_pending_linked_write_hit_another_file() {
         in_b.len()
     );
 }
+
+/// `Batch::view` inside another `view` of the same buffer: the inner one's end clears the
+/// buffer's `viewing` flag (a bool, not a count) while the outer `&[u8]` is still alive, so
+/// a read into the buffer is accepted and the kernel writes bytes the caller holds a shared
+/// reference to (aliasing UB). mod.rs `view`/`EndView`, checked in `push_using`.
+#[test]
+fn a_nested_view_lets_the_kernel_write_into_lent_bytes() {
+    let _serial = serial();
+    let (_dir, path) = temp_file(16);
+    let file = fs::File::open(&path).unwrap();
+    let outcome = uring_os::batch(|s| {
+        let buf = s.buffer(16);
+        s.view(buf, |outer| {
+            let before = outer[5];
+            s.view(buf, |_inner| ());
+            // The outer view still lends `outer`: a read into the buffer must be refused.
+            let read = s.pread(&file, buf, 0).wait();
+            let after = std::hint::black_box(outer)[5];
+            (read.map_err(|e| e.raw_os_error()), before, after)
+        })
+    });
+    assert_eq!(
+        outcome.0,
+        Err(Some(libc::EBUSY)),
+        "a read into a buffer still lent out was let through (the lent byte went {} -> {})",
+        outcome.1,
+        outcome.2
+    );
+}
+
+/// A socket made in a scope (`Batch::socket`) and used through its `ScopeFd`, its handle
+/// never waited: the scope does not close it (op::Socket lacks `MAKES_FD`, unlike open and
+/// accept), so the fd leaks.
+#[test]
+fn a_scope_socket_nobody_takes_is_never_closed() {
+    let _serial = serial();
+    let before = fd_count();
+    let bound = uring_os::batch(|s| {
+        let sock = s.socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        s.bind(sock.fd(), &"127.0.0.1:0".parse().unwrap()).wait()
+    });
+    bound.unwrap();
+    assert_eq!(fd_count(), before, "the scope's socket is still open");
+}
+
+/// A socket made in a scope, closed through its `ScopeFd` (`Batch::close`), then its handle
+/// waited: the handle hands out an `OwnedFd` for the number the scope already closed (an
+/// open gives `EBADF` there). Whoever opens next gets that number, and dropping the
+/// `OwnedFd` closes their file: an I/O-safety violation from safe code.
+#[test]
+fn waiting_a_scope_socket_after_closing_it_hands_out_a_closed_fd() {
+    let _serial = serial();
+    let handed = uring_os::batch(|s| {
+        let sock = s.socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        s.close(sock.fd()).wait().unwrap();
+        sock.wait()
+    });
+    if let Ok(fd) = handed {
+        let number = fd.as_raw_fd();
+        let open = is_open(number);
+        // Not ours to close (it is closed, or someone else's by now).
+        std::mem::forget(fd);
+        panic!("the handle gave an OwnedFd for fd {number}, closed by the scope (open now: {open})");
+    }
+}
+
+/// A scope fd whose close was cancelled (a short read earlier in its chain), then the open's
+/// handle waited: it says `EBADF` because a close was queued, marks the fd gone, and neither
+/// hands it out nor closes it at the scope's end — the fd leaks. core.rs `hand_out_fd`
+/// counts a queued closer as a completed close.
+#[test]
+fn waiting_an_open_whose_close_was_cancelled_leaks_the_fd() {
+    let _serial = serial();
+    let (_dir, path) = temp_file(10);
+    let before = fd_count();
+    let mut buf = [0u8; 100];
+    let (read, close, open) = uring_os::batch(|s| {
+        let o = s.open(&path, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+        let f = o.fd();
+        // A short read ends the chain: the close after it is cancelled.
+        let (r, c) = s.link(|s| (s.read(f, &mut buf), s.close(f)));
+        (r.wait(), c.wait(), o.wait())
+    });
+    assert_eq!(read.unwrap(), 10);
+    assert_eq!(close.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+    let open_text = format!("{open:?}");
+    // An fd the handle gave is the caller's: closed here.
+    drop(open);
+    assert_eq!(
+        fd_count(),
+        before,
+        "an fd is left open after the scope (the open's handle gave {open_text})"
+    );
+}
+
+/// A linked chain that opens a file into a scope fd and uses it, longer than the ring's SQ:
+/// the scope first turns the open into an open into a fixed file (resolve_scope_fds), then
+/// finds the chain cannot go on the ring and runs it as syscalls — where an open into a
+/// fixed file cannot run (`EINVAL`), so the open fails and the chain is cancelled. The
+/// syscalls (what the docs promise for such chains) open the file and read it.
+#[test]
+fn a_chain_longer_than_the_sq_fails_its_scope_open_with_einval() {
+    let _serial = serial();
+    let entries = match common::ring_entries() {
+        Ok(entries) => entries as usize,
+        Err(reason) => return common::skip("a_chain_longer_than_the_sq", reason),
+    };
+    let (_dir, path) = temp_file(4096);
+    let mut bufs = vec![[0u8; 1]; entries + 4];
+    let (open, first) = uring_os::batch(|s| {
+        let (o, reads) = s.link(|s| {
+            let o = s.open(&path, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+            let f = o.fd();
+            let reads: Vec<_> = bufs
+                .iter_mut()
+                .enumerate()
+                .map(|(i, b)| s.pread(f, b, i as u64))
+                .collect();
+            (o, reads)
+        });
+        let first = reads.into_iter().next().unwrap().wait();
+        (o.wait().map(drop), first)
+    });
+    assert_eq!(
+        (open.map_err(|e| e.raw_os_error()), first.map_err(|e| e.raw_os_error())),
+        (Ok(()), Ok(1)),
+        "the open and the first read, as the syscalls give them"
+    );
+}
