@@ -229,3 +229,50 @@ fn a_chain_longer_than_the_sq_fails_its_scope_open_with_einval() {
         "the open and the first read, as the syscalls give them"
     );
 }
+
+/// An accept, a recv on its `ScopeFd` not linked to it, then the connect and send that the
+/// accept waits for, all in one scope. Starting the recv waits for the accept right there
+/// (resolve_scope_fds: "the entry waits for it"), before the connect is even queued: the
+/// scope deadlocks in `link` (or `submit`, or any wait). On the ring the accept would just
+/// complete once the connect ran. Without a ring (see the next test) the recv gets `EBADF`.
+#[test]
+fn a_recv_on_a_pending_accepts_scope_fd_deadlocks_the_scope() {
+    let _serial = serial();
+    require_ring!("a_recv_on_a_pending_accepts_scope_fd_deadlocks_the_scope");
+    let got = within(Duration::from_secs(5), "the scope", accept_then_recv);
+    assert_eq!(got, Ok(b"hello".to_vec()));
+}
+
+/// The scope of the test above: what the recv on the accepted connection got.
+fn accept_then_recv() -> Result<Vec<u8>, Option<i32>> {
+    let (listener, addr) = common::listener();
+    let client = sys::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0).unwrap();
+    let mut buf = [0u8; 5];
+    let got = uring_os::batch(|s| {
+        let accepted = s.accept(&listener);
+        let got = s.recv(accepted.fd(), &mut buf, libc::MSG_WAITALL);
+        let _sent = s.link(|s| (s.connect(&client, &addr), s.send(&client, b"hello", 0)));
+        got.wait()
+    });
+    got.map(|n| buf[..n].to_vec()).map_err(|e| e.raw_os_error())
+}
+
+/// Without a ring the same scope runs as syscalls, chain beside chain: the recv, in a chain
+/// of its own, looks up the accept's fd before the accept has completed and fails with
+/// `EBADF` instead of waiting for it (emulate.rs `advance` takes an unfinished maker as
+/// `Bad`).
+#[test]
+fn without_a_ring_a_recv_on_a_pending_accepts_scope_fd_gets_ebadf() {
+    let _serial = serial_forking();
+    in_fresh_process("fresh_accept_then_recv_without_ring", &[("URING_OS", "off")]);
+}
+
+#[test]
+#[ignore = "helper: run in a fresh process by without_a_ring_a_recv_on_a_pending_accepts_scope_fd_gets_ebadf"]
+fn fresh_accept_then_recv_without_ring() {
+    if !is_fresh("fresh_accept_then_recv_without_ring") {
+        return;
+    }
+    let got = within(Duration::from_secs(5), "the scope", accept_then_recv);
+    assert_eq!(got, Ok(b"hello".to_vec()));
+}
