@@ -276,3 +276,30 @@ fn fresh_accept_then_recv_without_ring() {
     let got = within(Duration::from_secs(5), "the scope", accept_then_recv);
     assert_eq!(got, Ok(b"hello".to_vec()));
 }
+
+/// `Batch::fixed` once every fixed file slot is taken: the `ScopeFd` stands for the caller's
+/// fd number itself. `Batch::close` of it then closes the caller's fd (with a fixed slot it
+/// only drops the registration), and the caller's `File` closes the number again when it
+/// drops: a double close of whatever has the number by then. The same without a ring.
+#[test]
+fn closing_a_fixed_scope_fd_without_a_slot_closes_the_callers_fd() {
+    let _serial = serial();
+    let (_dir, path) = temp_file(16);
+    let file = fs::File::open(&path).unwrap();
+    let number = file.as_raw_fd();
+    let closed = uring_os::batch(|s| {
+        // One more than the fixed file slots of the thread's ring (as many as its CQ).
+        let slots = common::ring_entries().map_or(0, |sq| 2 * sq as usize);
+        let fds: Vec<_> = (0..=slots).map(|_| s.fixed(&file)).collect();
+        s.close(*fds.last().unwrap()).wait()
+    });
+    let still_open = is_open(number);
+    if !still_open {
+        // Closed behind the File's back: forget it, or its drop closes someone else's fd.
+        std::mem::forget(file);
+    }
+    assert!(
+        still_open,
+        "the caller's fd {number} was closed by the scope (close gave {closed:?})"
+    );
+}
