@@ -303,3 +303,57 @@ fn closing_a_fixed_scope_fd_without_a_slot_closes_the_callers_fd() {
         "the caller's fd {number} was closed by the scope (close gave {closed:?})"
     );
 }
+
+/// A `Batch::fixed` scope fd (in a fixed file slot) used by a call the ring cannot carry
+/// (fadvise of more than 4 GiB: `fits_ring` is false) runs as the syscall, where a fixed
+/// file "cannot stand for it" (emulate.rs `advance`): the call fails with `EBADF`, though
+/// the scope knows the caller's fd number. The blocking call and the syscall succeed.
+#[test]
+fn a_fixed_scope_fd_in_a_call_run_as_syscall_gives_ebadf() {
+    let _serial = serial();
+    let (_dir, path) = temp_file(16);
+    let file = fs::File::open(&path).unwrap();
+    let len = 1u64 << 33;
+    uring_os::fadvise(&file, 0, len, libc::POSIX_FADV_NORMAL).expect("the blocking call");
+    let res = uring_os::batch(|s| {
+        let f = s.fixed(&file);
+        s.fadvise(f, 0, len, libc::POSIX_FADV_NORMAL).wait()
+    });
+    assert_eq!(res.map_err(|e| e.raw_os_error()), Ok(()));
+}
+
+/// `Batch::read_file` when every fixed file slot is held for the scope's life (here by
+/// `Batch::fixed`; scope fds opened into fixed files do the same): it loops on
+/// `FixedSlot::Busy`, calling `wait_one`, which returns at once with nothing in flight —
+/// a busy loop that never ends. It should read the file some other way (openat + read +
+/// close, as without fixed files). Run in a fresh process, which is killed when it spins.
+#[test]
+fn read_file_spins_forever_when_every_fixed_slot_is_held() {
+    let _serial = serial_forking();
+    in_fresh_process("fresh_read_file_with_every_slot_held", &[]);
+}
+
+#[test]
+#[ignore = "helper: run in a fresh process by read_file_spins_forever_when_every_fixed_slot_is_held"]
+fn fresh_read_file_with_every_slot_held() {
+    if !is_fresh("fresh_read_file_with_every_slot_held") {
+        return;
+    }
+    let Ok(sq) = common::ring_entries() else {
+        return common::fresh::fresh_skip("no ring");
+    };
+    let (_dir, path) = temp_file(16);
+    let got = within(Duration::from_secs(5), "read_file", move || {
+        let file = fs::File::open(&path).unwrap();
+        let mut buf = [0u8; 4];
+        let n = uring_os::batch(|s| {
+            for _ in 0..=2 * sq {
+                let _ = s.fixed(&file);
+            }
+            s.read_file(uring_os::CWD, &path, &mut buf).wait()
+        });
+        n.map_err(|e| e.raw_os_error())
+    });
+    // On failure the process ends with the test, and the spinning thread with it.
+    assert_eq!(got, Ok(4));
+}
