@@ -357,3 +357,57 @@ fn fresh_read_file_with_every_slot_held() {
     // On failure the process ends with the test, and the spinning thread with it.
     assert_eq!(got, Ok(4));
 }
+
+/// `Batch::read_all` of a file that reads short before its end (a proc file hands out a
+/// page or so per read): when the first read is short, ReadAll::wait keeps only its bytes,
+/// ignores what the second read got, and reads no further — the result is cut to the first
+/// read's ~4 KiB. std::fs::read (and the crate's docs: "as std::fs::read does") reads until
+/// a read returns 0.
+#[test]
+fn read_all_of_a_proc_file_stops_at_the_first_short_read() {
+    let _serial = serial();
+    // Many separate mappings, so /proc/self/maps is well over a few pages.
+    let page = 4096;
+    let count = 400;
+    // SAFETY: a fresh anonymous mapping, unmapped below; nothing else uses it.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            page * count,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(base, libc::MAP_FAILED);
+    for i in (0..count).step_by(2) {
+        // SAFETY: a page inside the mapping made above.
+        unsafe { libc::mprotect(base.cast::<u8>().add(i * page).cast(), page, libc::PROT_READ) };
+    }
+    let theirs = fs::read("/proc/self/maps").unwrap();
+    let ours = uring_os::batch(|s| s.read_all(uring_os::CWD, "/proc/self/maps").wait()).unwrap();
+    // SAFETY: the mapping made above, no longer used.
+    unsafe { libc::munmap(base, page * count) };
+    assert!(theirs.len() > 4 * page, "precondition: a large maps file");
+    assert!(
+        ours.len() * 10 >= theirs.len() * 9,
+        "read_all gave {} bytes of /proc/self/maps, std::fs::read {}",
+        ours.len(),
+        theirs.len()
+    );
+}
+
+/// `Batch::copy` of a file whose size says 0 but that has bytes (a proc file): it copies
+/// `stx_size` bytes and stops, so the copy is empty; std::fs::copy (which it says it does
+/// as) copies until the end of the data.
+#[test]
+fn copy_of_a_proc_file_copies_nothing() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (ours_to, std_to) = (dir.path().join("ours"), dir.path().join("std"));
+    let theirs = fs::copy("/proc/self/stat", &std_to).unwrap();
+    let ours = uring_os::batch(|s| s.copy("/proc/self/stat", &ours_to).wait()).unwrap();
+    assert!(theirs > 0, "precondition: std copies the proc file's bytes");
+    assert!(ours > 0, "Batch::copy copied {ours} bytes, std::fs::copy {theirs}");
+}
