@@ -411,3 +411,149 @@ fn copy_of_a_proc_file_copies_nothing() {
     assert!(theirs > 0, "precondition: std copies the proc file's bytes");
     assert!(ours > 0, "Batch::copy copied {ours} bytes, std::fs::copy {theirs}");
 }
+
+/// `accept_multishot` on a listener with `SO_RCVTIMEO`: accept4(2) gives `EAGAIN` once the
+/// timeout passes; the multishot request waits in `wait_one` without limit (the socket
+/// timeouts of wait.rs cover single calls only), so `next()` never returns.
+#[test]
+fn multishot_accept_ignores_the_listeners_receive_timeout() {
+    let _serial = serial();
+    let (listener, _) = common::listener();
+    set_timeout(&listener, libc::SO_RCVTIMEO, Duration::from_millis(200));
+    // The syscall's answer.
+    // SAFETY: accept4 with null address pointers.
+    let res = unsafe {
+        libc::accept4(listener.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut(), 0)
+    };
+    assert_eq!((res, sys::last_errno()), (-1, libc::EAGAIN));
+    let got = within(Duration::from_secs(5), "Accepts::next", move || {
+        let mut accepts = uring_os::accept_multishot(&listener, libc::SOCK_CLOEXEC);
+        accepts.next().map(|r| r.map(drop).map_err(|e| e.kind()))
+    });
+    assert_eq!(got, Some(Err(ErrorKind::WouldBlock)));
+}
+
+/// An `Accepts` that is leaked (`mem::forget`) after it armed its multishot request: the
+/// request stays in the kernel with its own reference to the listening socket, so after
+/// the program closes its listener the port still accepts connections, each becoming an fd
+/// of this process that nobody owns. With accept4 (or a dropped `Accepts`) closing the
+/// listener refuses new connections.
+#[test]
+fn a_leaked_multishot_accept_keeps_a_closed_listener_accepting() {
+    let _serial = serial();
+    if common::ring_serves("accept").is_err() {
+        return common::skip("a_leaked_multishot_accept", "no ring");
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = std::net::TcpStream::connect(addr).unwrap();
+    let mut accepts = uring_os::accept_multishot(&listener, libc::SOCK_CLOEXEC);
+    drop(accepts.next().unwrap().unwrap());
+    std::mem::forget(accepts);
+    drop(first);
+    drop(listener);
+    let before = fd_count();
+    let res = std::net::TcpStream::connect(addr);
+    std::thread::sleep(Duration::from_millis(50));
+    let _ = uring_os::nop();
+    let after = fd_count();
+    assert!(
+        res.is_err(),
+        "a connection to the closed listener was accepted ({} fds more in this process)",
+        after.saturating_sub(before + 1)
+    );
+}
+
+/// A socket with `SO_RCVTIMEO` and a signal handler installed with `SA_RESTART`: recv(2)
+/// fails with `EINTR` when the handler runs (signal(7): socket calls with a timeout are never
+/// restarted). The ring's wait treats the handler as restarting and goes on waiting until
+/// the socket's timeout, then gives `EAGAIN`.
+#[test]
+fn a_timed_recv_is_not_interrupted_by_an_sa_restart_handler() {
+    let _serial = serial();
+    require_ring!("a_timed_recv_is_not_interrupted", "recv");
+    extern "C" fn on_signal(_: libc::c_int) {}
+    // SAFETY: a handler that does nothing, installed for SIGUSR2 with SA_RESTART.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()), 0);
+    }
+    let (a, _b) = common::tcp_pair();
+    set_timeout(&a, libc::SO_RCVTIMEO, Duration::from_secs(3));
+    // Sends SIGUSR2 to the calling thread after 200 ms.
+    let signal_soon = || {
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() };
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            // SAFETY: the target thread is alive: it waits in recv until the signal.
+            unsafe { libc::pthread_kill(me, libc::SIGUSR2) };
+        })
+    };
+    let mut buf = [0u8; 4];
+    let signaller = signal_soon();
+    let start = Instant::now();
+    let theirs = sys::cvt(unsafe {
+        // SAFETY: buf is valid for writes of its length.
+        libc::recv(a.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+    });
+    let theirs_took = start.elapsed();
+    signaller.join().unwrap();
+    common::warm_up();
+    let signaller = signal_soon();
+    let start = Instant::now();
+    let ours = uring_os::recv(&a, &mut buf, 0).map_err(|e| e.raw_os_error().unwrap_or(-1));
+    let ours_took = start.elapsed();
+    signaller.join().unwrap();
+    assert_eq!(theirs, Err(libc::EINTR), "precondition: recv(2) is interrupted");
+    assert!(theirs_took < Duration::from_secs(2));
+    assert_eq!(
+        ours,
+        Err(libc::EINTR),
+        "uring_os::recv after {ours_took:?} (recv(2): EINTR after {theirs_took:?})"
+    );
+}
+
+/// A batch recv on a socket with `SO_RCVTIMEO`: recv(2) gives `EAGAIN` after the timeout;
+/// the batch entry (on the ring or run as syscalls) waits without limit.
+#[test]
+fn a_batch_recv_ignores_the_sockets_receive_timeout() {
+    let _serial = serial();
+    let (a, b) = common::tcp_pair();
+    set_timeout(&a, libc::SO_RCVTIMEO, Duration::from_millis(200));
+    let got = within(Duration::from_secs(5), "the batch recv", move || {
+        let mut buf = [0u8; 4];
+        let res = uring_os::batch(|s| s.recv(&a, &mut buf, 0).wait());
+        drop(b);
+        res.map_err(|e| e.kind())
+    });
+    assert_eq!(got, Err(ErrorKind::WouldBlock));
+}
+
+/// A drained entry that must run as its syscall (a pread on a pipe) waits, before it runs,
+/// until *every* completion of the thread's ring is in (`in_flight == 0`) — which counts an
+/// armed multishot accept of the same thread, which never completes while it accepts. The
+/// scope hangs; the kernel would have run the drained entry once the entries before it in
+/// the ring were done.
+#[test]
+fn a_drained_syscall_entry_waits_forever_for_an_armed_multishot_accept() {
+    let _serial = serial();
+    if common::ring_serves("accept").is_err() {
+        return common::skip("a_drained_syscall_entry", "no ring");
+    }
+    let got = within(Duration::from_secs(5), "the drained pread", || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let mut accepts = uring_os::accept_multishot(&listener, libc::SOCK_CLOEXEC);
+        drop(accepts.next().unwrap().unwrap());
+        let (reader, _writer) = pipe();
+        let mut buf = [0u8; 4];
+        let res = uring_os::batch(|s| s.drain().pread(&reader, &mut buf, 0).wait());
+        drop(accepts);
+        res.map_err(|e| e.raw_os_error())
+    });
+    assert_eq!(got, Err(Some(libc::ESPIPE)));
+}
