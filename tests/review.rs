@@ -557,3 +557,99 @@ fn a_drained_syscall_entry_waits_forever_for_an_armed_multishot_accept() {
     });
     assert_eq!(got, Err(Some(libc::ESPIPE)));
 }
+
+fn mkfifo(path: &std::path::Path) {
+    let c = sys::cpath(path);
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// `Batch::close` of an io_uring fd, its handle not waited: `IORING_OP_CLOSE` refuses an
+/// io_uring fd (`EBADF`), and the fix-up that closes it with close(2) (`Close::after_ring`)
+/// runs only when the handle is waited. The fd, whose `OwnedFd` the close consumed, stays
+/// open.
+#[test]
+fn closing_an_io_uring_fd_in_a_batch_without_waiting_leaks_it() {
+    let _serial = serial();
+    let ring = io_uring::IoUring::new(4).unwrap();
+    // SAFETY: dup of the ring's fd: a new fd this test owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(libc::dup(ring.as_raw_fd())) };
+    let before = fd_count();
+    uring_os::batch(|s| {
+        let _ = s.close(fd);
+    });
+    assert_eq!(fd_count(), before - 1, "the io_uring fd handed to close is still open");
+}
+
+/// Pins the calling thread to CPU 0.
+fn pin_to_cpu0() {
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET and sched_setaffinity take it by
+    // pointer for the call.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Opens `fifo` read-only with `open` on a SCHED_IDLE thread pinned to the CPU of a writer
+/// blocked in open(O_WRONLY), which writes and closes as soon as a reader appears; returns
+/// whether the open returned within 2 s (a hung one is released by a writer opened here).
+fn fifo_reader_returns(fifo: &std::path::Path, open: fn(&std::path::Path) -> bool) -> bool {
+    let path = sys::cpath(fifo);
+    let writer = std::thread::spawn(move || {
+        pin_to_cpu0();
+        // SAFETY: a NUL-terminated path; the fd is closed below.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        if fd >= 0 {
+            // SAFETY: a 2-byte buffer, and our fd.
+            unsafe {
+                libc::write(fd, b"hi".as_ptr().cast(), 2);
+                libc::close(fd);
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader_path = fifo.to_path_buf();
+    std::thread::spawn(move || {
+        pin_to_cpu0();
+        common::warm_up();
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: lowers this thread's own scheduling class.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        let _ = tx.send(open(&reader_path));
+    });
+    let returned = rx.recv_timeout(Duration::from_secs(2)).is_ok();
+    if !returned {
+        // Release the hung open: a writer comes.
+        let _ = sys::open(fifo, libc::O_WRONLY | libc::O_NONBLOCK, 0);
+        let _ = rx.recv_timeout(Duration::from_secs(2));
+    }
+    writer.join().unwrap();
+    returned
+}
+
+/// `uring_os::open` of a FIFO read-only, with a writer already blocked in its open: the ring
+/// opens the FIFO at once (waking the writer), then `OpenAt::open_fifo_as_syscall` makes the
+/// blocking open(2) as well. If the writer wrote and closed in between — as it does when it
+/// runs first — that open(2) waits for a writer that already came and went, and hangs for
+/// good. open(2) alone returns as soon as the writer is there. (The thread placement only
+/// makes the interleaving likely; it can happen with any scheduling.)
+#[test]
+fn a_fifo_reader_open_hangs_when_the_writer_comes_and_goes_first() {
+    let _serial = serial();
+    require_ring!("a_fifo_reader_open_hangs", "openat");
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let syscall = |path: &std::path::Path| sys::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0).is_ok();
+    for _ in 0..3 {
+        assert!(fifo_reader_returns(&fifo, syscall), "precondition: open(2) returns");
+    }
+    let ours =
+        |path: &std::path::Path| uring_os::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0).is_ok();
+    for attempt in 0..3 {
+        assert!(fifo_reader_returns(&fifo, ours), "uring_os::open hung (attempt {attempt})");
+    }
+}
