@@ -653,3 +653,69 @@ fn a_fifo_reader_open_hangs_when_the_writer_comes_and_goes_first() {
         assert!(fifo_reader_returns(&fifo, ours), "uring_os::open hung (attempt {attempt})");
     }
 }
+
+/// A child made without fork's handlers (a raw fork(2)/clone(2) syscall, as `_Fork()` or a
+/// sandbox does) that is not a vfork child: it shares no memory with its parent, but its
+/// thread-local state says "ring of this generation" (only the atfork handler bumps the
+/// generation), so its first call uses the parent's ring — whose mappings are not inherited
+/// (MADV_DONTFORK) and whose registered fd is not its own. The vfork check (a pid compare)
+/// only runs when the generation differs. The child should get its own ring (or syscalls).
+#[test]
+fn a_child_forked_without_handlers_uses_its_parents_ring() {
+    let _serial = serial_forking();
+    require_ring!("a_child_forked_without_handlers");
+    common::warm_up();
+    uring_os::nop().unwrap();
+    let forking = common::fork::forking();
+    // SAFETY: a raw fork; the child only makes one call and _exits.
+    let pid = unsafe { libc::syscall(libc::SYS_fork) } as libc::pid_t;
+    if pid == 0 {
+        let ok = uring_os::nop().is_ok();
+        // SAFETY: ends the child without running anything of the parent's.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    drop(forking);
+    assert!(pid > 0, "fork");
+    let code = common::fork::wait_child(pid);
+    assert_eq!(code, 0, "the child's uring_os::nop() (128 + n: killed by signal n)");
+}
+
+/// Under SQPOLL every change of the thread's credentials registers a new personality
+/// (creds.rs `pin_credentials`), also a change back to credentials seen before, and none is
+/// ever unregistered. The kernel allocates personality ids below 65536, so a program that
+/// switches credentials per request (seteuid/setfsuid around file access, as file servers
+/// do) gets the crate's abort after ~65k switches. Run as root (setfsuid), in a fresh
+/// process configured with SQPOLL.
+#[test]
+fn sqpoll_runs_out_of_personalities_when_credentials_switch_back_and_forth() {
+    let _serial = serial_forking();
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return common::skip("sqpoll_runs_out_of_personalities", "needs root");
+    }
+    in_fresh_process("fresh_sqpoll_credential_switches", &[]);
+}
+
+#[test]
+#[ignore = "helper: run in a fresh process by sqpoll_runs_out_of_personalities_when_credentials_switch_back_and_forth"]
+fn fresh_sqpoll_credential_switches() {
+    if !is_fresh("fresh_sqpoll_credential_switches") {
+        return;
+    }
+    uring_os::configure(uring_os::Config::default().sqpoll(Duration::from_millis(10))).unwrap();
+    if common::ring_entries().is_err() {
+        return common::fresh::fresh_skip("no ring");
+    }
+    common::warm_up();
+    let start = Instant::now();
+    for i in 0..40_000u32 {
+        for fsuid in [1000, 0] {
+            // SAFETY: setfsuid changes only this thread's filesystem uid.
+            unsafe { libc::syscall(libc::SYS_setfsuid, fsuid) };
+            assert!(uring_os::nop().is_ok(), "nop after {i} switches");
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            return common::fresh::fresh_skip(format!("too slow here: {i} switches in 15 s"));
+        }
+    }
+}
