@@ -719,3 +719,46 @@ fn fresh_sqpoll_credential_switches() {
         }
     }
 }
+
+/// The fixed-file form of the close race above: a scope fd opened into fixed file slot S by
+/// its chain, used by a pread linked behind a read that waits; `Batch::close` of the fd
+/// (unlinked) empties S and gives it back (`note_close`); the next scope fd opened in a
+/// chain gets S, and when the pread is finally issued it reads that other file into the
+/// caller's buffer. The slot is reused while an entry that names it is still in flight.
+#[test]
+fn a_fixed_slot_freed_by_a_scope_close_is_reused_under_a_pending_read() {
+    let _serial = serial();
+    require_ring!("a_fixed_slot_freed_by_a_scope_close");
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    fs::write(&a, b"AAAA").unwrap();
+    fs::write(&b, b"BBBB").unwrap();
+    let (reader, writer) = pipe();
+    let mut byte = [0u8; 1];
+    let mut buf = [0u8; 4];
+    let mut other = [0u8; 4];
+    let (read, closed) = uring_os::batch(|s| {
+        let (open, _wait, read) = s.link(|s| {
+            let o = s.open(&a, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+            let f = o.fd();
+            (o, s.read(&reader, &mut byte), s.pread(f, &mut buf, 0))
+        });
+        let f = open.fd();
+        let closed = s.close(f).wait();
+        // Another file opened into a fixed slot by a chain of the same scope.
+        let (_o, r) = s.link(|s| {
+            let o = s.open(&b, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+            let g = o.fd();
+            (o, s.pread(g, &mut other, 0))
+        });
+        r.wait().unwrap();
+        sys::write(&writer, b"x").unwrap();
+        (read.wait(), closed)
+    });
+    closed.unwrap();
+    assert_ne!(
+        (read.as_ref().ok(), &buf),
+        (Some(&4), b"BBBB"),
+        "the pread of the closed scope fd read another file's bytes"
+    );
+}
