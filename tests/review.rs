@@ -762,3 +762,44 @@ fn a_fixed_slot_freed_by_a_scope_close_is_reused_under_a_pending_read() {
         "the pread of the closed scope fd read another file's bytes"
     );
 }
+
+/// Without a ring, a scope that opens both ends of a FIFO: the emulation runs each open as
+/// its blocking open(2) (an open has no "would block" form there), so the reader's open
+/// waits for a writer whose open is queued after it and never runs: the scope hangs. With a
+/// ring the same scope completes (the ring opens the reader at once); emulate.rs promises a
+/// scope "completes, or deadlocks, exactly when it would with a ring".
+#[test]
+fn without_a_ring_a_scope_opening_both_ends_of_a_fifo_hangs() {
+    let _serial = serial_forking();
+    in_fresh_process("fresh_fifo_both_ends", &[("URING_OS", "off")]);
+}
+
+/// The scope of the test above, run with and without a ring.
+fn open_both_ends_of_a_fifo() -> (bool, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    within(Duration::from_secs(5), "the scope", move || {
+        uring_os::batch(|s| {
+            let reader = s.open(&fifo, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+            let writer = s.open(&fifo, libc::O_WRONLY | libc::O_CLOEXEC, 0);
+            (reader.wait().is_ok(), writer.wait().is_ok())
+        })
+    })
+}
+
+#[test]
+fn with_a_ring_a_scope_opening_both_ends_of_a_fifo_completes() {
+    let _serial = serial();
+    require_ring!("with_a_ring_a_scope_opening_both_ends_of_a_fifo_completes");
+    assert_eq!(open_both_ends_of_a_fifo(), (true, true));
+}
+
+#[test]
+#[ignore = "helper: run in a fresh process by without_a_ring_a_scope_opening_both_ends_of_a_fifo_hangs"]
+fn fresh_fifo_both_ends() {
+    if !is_fresh("fresh_fifo_both_ends") {
+        return;
+    }
+    assert_eq!(open_both_ends_of_a_fifo(), (true, true));
+}
