@@ -803,3 +803,23 @@ fn fresh_fifo_both_ends() {
     }
     assert_eq!(open_both_ends_of_a_fifo(), (true, true));
 }
+
+/// `Batch::copy` of a file onto itself: the destination's `O_TRUNC` empties the source
+/// after its size was read, the first read comes back short (0), which cancels the linked
+/// write, and CopyFile::wait reports the write's `ECANCELED` (the opens succeeded, so
+/// nothing explains it). std::fs::copy gives `Ok(0)`. The same happens whenever the source
+/// shrinks under a copy: a short read cancels its chunk's write, and the copy fails with
+/// `ECANCELED` instead of copying what is there ("a short write or read ... finish one read
+/// at a time" only covers short writes).
+#[test]
+fn copy_onto_itself_fails_with_ecanceled() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (dir.path().join("ours"), dir.path().join("theirs"));
+    fs::write(&ours, b"0123456789").unwrap();
+    fs::write(&theirs, b"0123456789").unwrap();
+    let std_result = fs::copy(&theirs, &theirs).map_err(|e| e.raw_os_error());
+    let our_result =
+        uring_os::batch(|s| s.copy(&ours, &ours).wait()).map_err(|e| e.raw_os_error());
+    assert_eq!(our_result, std_result);
+}
