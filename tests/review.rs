@@ -823,3 +823,31 @@ fn copy_onto_itself_fails_with_ecanceled() {
         uring_os::batch(|s| s.copy(&ours, &ours).wait()).map_err(|e| e.raw_os_error());
     assert_eq!(our_result, std_result);
 }
+
+/// Waiting an open's handle first waits for every call of the scope that uses its fd
+/// (core.rs `take_result`, so the caller cannot close the fd under them). One of them linked
+/// behind a read of a pipe that a later call of the scope feeds: the open completed long
+/// ago, but its wait never returns, because the feeding write is only queued after it. On
+/// the ring (and as syscalls) the open's result is there; handles "may be waited in any
+/// order". (Handing out a dup of the fd, or an fd the scope closes only after its users,
+/// would keep the caller from closing it under them.)
+#[test]
+fn waiting_an_open_deadlocks_when_a_user_of_its_fd_waits_on_a_later_call() {
+    let _serial = serial();
+    let (_dir, path) = temp_file(16);
+    let got = within(Duration::from_secs(5), "the open's wait", move || {
+        let (reader, writer) = pipe();
+        let mut byte = [0u8; 1];
+        let mut buf = [0u8; 4];
+        uring_os::batch(|s| {
+            let o = s.open(&path, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+            let f = o.fd();
+            let (_r, p) = s.link(|s| (s.read(&reader, &mut byte), s.pread(f, &mut buf, 0)));
+            let opened = o.wait().map(drop).map_err(|e| e.raw_os_error());
+            s.write(&writer, b"x").wait().unwrap();
+            let _ = p.wait();
+            opened
+        })
+    });
+    assert_eq!(got, Ok(()));
+}
