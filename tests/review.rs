@@ -851,3 +851,32 @@ fn waiting_an_open_deadlocks_when_a_user_of_its_fd_waits_on_a_later_call() {
     });
     assert_eq!(got, Ok(()));
 }
+
+/// A FIFO opened write-only in a batch, written through its `ScopeFd`: open(2) waits for a
+/// reader, then the write goes through. On the ring the open's first (non-blocking) attempt
+/// fails with `ENXIO` (no reader yet); the FIFO fix-up (`OpenAt::after_ring`) runs only when
+/// the open's handle is waited (and never for an open into a fixed file), so the write —
+/// which took the ring's result — fails with `EBADF` while a reader comes shortly after.
+#[test]
+fn a_fifo_opened_for_writing_in_a_batch_does_not_wait_for_its_reader() {
+    let _serial = serial();
+    require_ring!("a_fifo_opened_for_writing_in_a_batch");
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let reader_path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let fd = sys::open(&reader_path, libc::O_RDONLY | libc::O_NONBLOCK, 0).unwrap();
+        common::wait_readable(&fd, Duration::from_secs(2));
+        common::read_available(&fd)
+    });
+    let wrote = within(Duration::from_secs(10), "the scope", move || {
+        uring_os::batch(|s| {
+            let f = s.open(&fifo, libc::O_WRONLY | libc::O_CLOEXEC, 0).fd();
+            s.write(f, b"hi").wait().map_err(|e| e.raw_os_error())
+        })
+    });
+    let read = reader.join().unwrap();
+    assert_eq!((wrote, read), (Ok(2), b"hi".to_vec()));
+}
