@@ -20,7 +20,10 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Held by every test here: fd counts and fd numbers stay ours while it runs (no other test
 /// of this binary opens fds, no fork copies ours).
-fn serial() -> (MutexGuard<'static, ()>, Option<RwLockReadGuard<'static, ()>>) {
+fn serial() -> (
+    MutexGuard<'static, ()>,
+    Option<RwLockReadGuard<'static, ()>>,
+) {
     let guard = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     (guard, common::fork::no_forks_meanwhile())
 }
@@ -92,7 +95,10 @@ fn closing_a_scope_fd_lets_a_pending_linked_write_hit_another_file() {
         (closed, write, reused)
     });
     closed.unwrap();
-    assert!(reused, "precondition: the closed number was reused by the next open");
+    assert!(
+        reused,
+        "precondition: the closed number was reused by the next open"
+    );
     let in_b = fs::read(&b).unwrap();
     assert!(
         in_b.is_empty(),
@@ -162,7 +168,9 @@ fn waiting_a_scope_socket_after_closing_it_hands_out_a_closed_fd() {
         let open = is_open(number);
         // Not ours to close (it is closed, or someone else's by now).
         std::mem::forget(fd);
-        panic!("the handle gave an OwnedFd for fd {number}, closed by the scope (open now: {open})");
+        panic!(
+            "the handle gave an OwnedFd for fd {number}, closed by the scope (open now: {open})"
+        );
     }
 }
 
@@ -224,7 +232,10 @@ fn a_chain_longer_than_the_sq_fails_its_scope_open_with_einval() {
         (o.wait().map(drop), first)
     });
     assert_eq!(
-        (open.map_err(|e| e.raw_os_error()), first.map_err(|e| e.raw_os_error())),
+        (
+            open.map_err(|e| e.raw_os_error()),
+            first.map_err(|e| e.raw_os_error())
+        ),
         (Ok(()), Ok(1)),
         "the open and the first read, as the syscalls give them"
     );
@@ -264,7 +275,10 @@ fn accept_then_recv() -> Result<Vec<u8>, Option<i32>> {
 #[test]
 fn without_a_ring_a_recv_on_a_pending_accepts_scope_fd_gets_ebadf() {
     let _serial = serial_forking();
-    in_fresh_process("fresh_accept_then_recv_without_ring", &[("URING_OS", "off")]);
+    in_fresh_process(
+        "fresh_accept_then_recv_without_ring",
+        &[("URING_OS", "off")],
+    );
 }
 
 #[test]
@@ -383,7 +397,13 @@ fn read_all_of_a_proc_file_stops_at_the_first_short_read() {
     assert_ne!(base, libc::MAP_FAILED);
     for i in (0..count).step_by(2) {
         // SAFETY: a page inside the mapping made above.
-        unsafe { libc::mprotect(base.cast::<u8>().add(i * page).cast(), page, libc::PROT_READ) };
+        unsafe {
+            libc::mprotect(
+                base.cast::<u8>().add(i * page).cast(),
+                page,
+                libc::PROT_READ,
+            )
+        };
     }
     let theirs = fs::read("/proc/self/maps").unwrap();
     let ours = uring_os::batch(|s| s.read_all(uring_os::CWD, "/proc/self/maps").wait()).unwrap();
@@ -409,7 +429,10 @@ fn copy_of_a_proc_file_copies_nothing() {
     let theirs = fs::copy("/proc/self/stat", &std_to).unwrap();
     let ours = uring_os::batch(|s| s.copy("/proc/self/stat", &ours_to).wait()).unwrap();
     assert!(theirs > 0, "precondition: std copies the proc file's bytes");
-    assert!(ours > 0, "Batch::copy copied {ours} bytes, std::fs::copy {theirs}");
+    assert!(
+        ours > 0,
+        "Batch::copy copied {ours} bytes, std::fs::copy {theirs}"
+    );
 }
 
 /// `accept_multishot` on a listener with `SO_RCVTIMEO`: accept4(2) gives `EAGAIN` once the
@@ -423,7 +446,12 @@ fn multishot_accept_ignores_the_listeners_receive_timeout() {
     // The syscall's answer.
     // SAFETY: accept4 with null address pointers.
     let res = unsafe {
-        libc::accept4(listener.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut(), 0)
+        libc::accept4(
+            listener.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
     };
     assert_eq!((res, sys::last_errno()), (-1, libc::EAGAIN));
     let got = within(Duration::from_secs(5), "Accepts::next", move || {
@@ -479,7 +507,10 @@ fn a_timed_recv_is_not_interrupted_by_an_sa_restart_handler() {
         action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
         action.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut action.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()), 0);
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()),
+            0
+        );
     }
     let (a, _b) = common::tcp_pair();
     set_timeout(&a, libc::SO_RCVTIMEO, Duration::from_secs(3));
@@ -508,7 +539,11 @@ fn a_timed_recv_is_not_interrupted_by_an_sa_restart_handler() {
     let ours = uring_os::recv(&a, &mut buf, 0).map_err(|e| e.raw_os_error().unwrap_or(-1));
     let ours_took = start.elapsed();
     signaller.join().unwrap();
-    assert_eq!(theirs, Err(libc::EINTR), "precondition: recv(2) is interrupted");
+    assert_eq!(
+        theirs,
+        Err(libc::EINTR),
+        "precondition: recv(2) is interrupted"
+    );
     assert!(theirs_took < Duration::from_secs(2));
     assert_eq!(
         ours,
@@ -578,7 +613,11 @@ fn closing_an_io_uring_fd_in_a_batch_without_waiting_leaks_it() {
     uring_os::batch(|s| {
         let _ = s.close(fd);
     });
-    assert_eq!(fd_count(), before - 1, "the io_uring fd handed to close is still open");
+    assert_eq!(
+        fd_count(),
+        before - 1,
+        "the io_uring fd handed to close is still open"
+    );
 }
 
 /// Pins the calling thread to CPU 0.
@@ -643,14 +682,21 @@ fn a_fifo_reader_open_hangs_when_the_writer_comes_and_goes_first() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
     mkfifo(&fifo);
-    let syscall = |path: &std::path::Path| sys::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0).is_ok();
+    let syscall =
+        |path: &std::path::Path| sys::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0).is_ok();
     for _ in 0..3 {
-        assert!(fifo_reader_returns(&fifo, syscall), "precondition: open(2) returns");
+        assert!(
+            fifo_reader_returns(&fifo, syscall),
+            "precondition: open(2) returns"
+        );
     }
     let ours =
         |path: &std::path::Path| uring_os::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0).is_ok();
     for attempt in 0..3 {
-        assert!(fifo_reader_returns(&fifo, ours), "uring_os::open hung (attempt {attempt})");
+        assert!(
+            fifo_reader_returns(&fifo, ours),
+            "uring_os::open hung (attempt {attempt})"
+        );
     }
 }
 
@@ -677,7 +723,10 @@ fn a_child_forked_without_handlers_uses_its_parents_ring() {
     drop(forking);
     assert!(pid > 0, "fork");
     let code = common::fork::wait_child(pid);
-    assert_eq!(code, 0, "the child's uring_os::nop() (128 + n: killed by signal n)");
+    assert_eq!(
+        code, 0,
+        "the child's uring_os::nop() (128 + n: killed by signal n)"
+    );
 }
 
 /// Under SQPOLL every change of the thread's credentials registers a new personality
@@ -819,8 +868,7 @@ fn copy_onto_itself_fails_with_ecanceled() {
     fs::write(&ours, b"0123456789").unwrap();
     fs::write(&theirs, b"0123456789").unwrap();
     let std_result = fs::copy(&theirs, &theirs).map_err(|e| e.raw_os_error());
-    let our_result =
-        uring_os::batch(|s| s.copy(&ours, &ours).wait()).map_err(|e| e.raw_os_error());
+    let our_result = uring_os::batch(|s| s.copy(&ours, &ours).wait()).map_err(|e| e.raw_os_error());
     assert_eq!(our_result, std_result);
 }
 
