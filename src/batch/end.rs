@@ -3,8 +3,8 @@
 //! and only then drops the operations and gives their memory back. An entry whose
 //! completion cannot be reaped is leaked, never freed.
 
-use super::core::{Core, SPARE_QUEUE, State};
-use crate::driver::{IGNORED, forget_fd, with_driver};
+use super::core::{Core, SPARE_QUEUE, ScopeFdValue, State, scope_fd_value};
+use crate::driver::{IGNORED, Slot, forget_fd, with_driver};
 use crate::sys::syscall as sc;
 
 impl Drop for Core {
@@ -34,7 +34,26 @@ impl Drop for Core {
             self.start_pending();
             self.emulate_until(None);
         }
+        // Entries that made fds the scope still owns: their results stay in their slots until
+        // the fds are closed below.
+        let makers: Vec<usize> = self
+            .queued
+            .get_mut()
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| !q.op.is_null() && q.fns.makes_fd && !q.fd_gone)
+            .map(|(i, _)| i)
+            .collect();
         let queued = self.queued.get_mut();
+        // Their results, and those of the calls meant to close them, stay in their slots.
+        let maker_slots: Vec<u32> = makers
+            .iter()
+            .flat_map(|&i| std::iter::once(i).chain(queued[i].closer))
+            .filter_map(|i| match queued[i].state {
+                State::Ring { slot } => Some(slot),
+                _ => None,
+            })
+            .collect();
         // The ring slots still to reap, with the entry whose result each holds (none for a
         // linked timeout's).
         let pending: Vec<(Option<usize>, u32)> = queued
@@ -49,7 +68,7 @@ impl Drop for Core {
                     .chain(q.timeout_slot.map(|slot| (None, slot)))
             })
             .collect();
-        // Results nobody took, by entry: an fd one of them made must be closed.
+        // Results nobody took, by entry (other than the fd makers').
         let mut untaken: Vec<(usize, i32)> = Vec::new();
         if !pending.is_empty() && !self.leak.get() {
             let finished = with_driver(|driver| {
@@ -69,8 +88,10 @@ impl Drop for Core {
                     while driver.completions.is_pending(slot) {
                         driver.wait_one();
                     }
-                    if let (Some(i), Some(res)) = (entry, driver.completions.take(slot)) {
-                        untaken.push((i, res));
+                    if !maker_slots.contains(&slot) {
+                        if let (Some(i), Some(res)) = (entry, driver.completions.take(slot)) {
+                            untaken.push((i, res));
+                        }
                     }
                 }
             });
@@ -78,16 +99,20 @@ impl Drop for Core {
                 self.leak.set(true);
             }
         }
+        if !self.leak.get() {
+            self.rerun_cancelled_by_io_wq(untaken, cancel);
+            self.close_scope_fds(&makers);
+        }
         if self.leak.get() {
             // No driver to wait on: this thread's ring is unreachable (re-entered from a
             // signal handler). The kernel may still write to the operations' memory, so it
             // must never be freed: leak it.
             std::mem::forget(std::mem::take(self.queued.get_mut()));
             std::mem::forget(std::mem::take(self.kept.get_mut()));
+            std::mem::forget(std::mem::take(self.bufs.get_mut()));
             std::mem::forget(std::mem::take(self.arena.get_mut()));
             return;
         }
-        self.finish_untaken(untaken, cancel);
         for q in self.queued.get_mut().drain(..) {
             if !q.op.is_null() {
                 // SAFETY: the operation lives in the arena, was not taken by a handle, and
@@ -100,6 +125,28 @@ impl Drop for Core {
             // so nothing the kernel holds refers to it any more.
             unsafe { drop(value) };
         }
+        for buf in self.bufs.get_mut().drain(..) {
+            if let Some(slot) = buf.reg {
+                let unregistered = with_driver(|d| {
+                    let empty = libc::iovec {
+                        iov_base: std::ptr::null_mut(),
+                        iov_len: 0,
+                    };
+                    // SAFETY: an empty iovec pins nothing.
+                    let res = unsafe { d.ring.update_buffers(u32::from(slot), &[empty]) };
+                    d.release_buffer_slot(slot);
+                    res.is_ok()
+                });
+                if unregistered != Some(true) {
+                    // Still registered (the ring is out of reach): the kernel keeps the pages
+                    // pinned and may be asked to use them; never free them.
+                    continue;
+                }
+            }
+            // SAFETY: allocated with this layout in Batch::buffer; every operation naming it
+            // has completed, and it is no longer registered.
+            unsafe { std::alloc::dealloc(buf.ptr, super::core::pool_layout(buf.len)) };
+        }
         self.arena.get_mut().recycle();
         let queue = std::mem::take(self.queued.get_mut());
         if queue.capacity() <= 4096 {
@@ -109,45 +156,95 @@ impl Drop for Core {
 }
 
 impl Core {
-    /// Finishes the operations nobody waited for: one io-wq cancelled on its own runs as
-    /// its syscall (see `unchained_untimed`), unless the scope is unwinding; the fds such
-    /// operations made (an open, socket or accept whose handle was dropped or leaked) are
-    /// closed, as their output would have owned them. `ring` holds the raw ring results of
-    /// such entries; results of entries that ran as syscalls are in their state.
-    fn finish_untaken(&mut self, ring: Vec<(usize, i32)>, cancel: bool) {
-        let mut fds = Vec::new();
+    /// Runs as its syscall every operation nobody waited for that io-wq cancelled on its
+    /// own (see `unchained_untimed`): it never ran. Not when the scope unwinds, which
+    /// cancels what is left on purpose. `ring` holds the raw ring results of such entries.
+    fn rerun_cancelled_by_io_wq(&mut self, ring: Vec<(usize, i32)>, cancel: bool) {
+        if cancel {
+            return;
+        }
         for (i, res) in ring {
             let queued = self.queued.get_mut();
             let alone = Core::unchained_untimed(queued, i);
             let q = &queued[i];
-            if q.op.is_null() {
-                continue;
-            }
-            let fd = if res == -libc::ECANCELED && alone && !cancel {
+            if res == -libc::ECANCELED && alone && !q.op.is_null() {
                 // SAFETY: the entry's live operation; the kernel is done with it.
-                unsafe { (q.fns.syscall)(q.op) }
-            } else if q.fns.makes_fd {
-                // SAFETY: the entry's live operation; the ring completed it with `res`.
-                unsafe { (q.fns.after_ring)(q.op, res) }
-            } else {
-                continue;
-            };
-            if q.fns.makes_fd {
-                fds.push(fd);
+                unsafe { (q.fns.syscall)(q.op) };
             }
         }
-        let queued = self.queued.get_mut();
-        for q in queued.iter() {
-            if let (true, false, State::Done(Ok(res))) = (q.fns.makes_fd, q.op.is_null(), &q.state)
+    }
+
+    /// Closes the fds made by `makers` that the scope still owns (their completions are
+    /// reaped, their results still in their slots): a fixed file with a close that frees
+    /// its slot when it completes, a regular fd with close(2). A fixed slot whose fd a
+    /// call of the scope closed goes back to the free slots.
+    fn close_scope_fds(&mut self, makers: &[usize]) {
+        let mut fixed_closes = Vec::new();
+        for &j in makers {
+            let value = match with_driver(|d| scope_fd_value(self.queued.get_mut(), j, j, Some(d)))
             {
-                fds.push(*res);
+                Some(value) => value,
+                None => scope_fd_value(self.queued.get_mut(), j, j, None),
+            };
+            // Whether a call of the scope closed it: its close ran and succeeded.
+            let closer = self.queued.get_mut()[j].closer;
+            let closed = closer.is_some_and(|c| {
+                let res = match self.queued.get_mut()[c].state {
+                    State::Done(Ok(r)) => Some(r),
+                    State::Ring { slot } => with_driver(|d| d.completions.peek(slot)).flatten(),
+                    _ => None,
+                };
+                res.is_some_and(|r| r >= 0)
+            });
+            for i in std::iter::once(j).chain(closer) {
+                if let State::Ring { slot } = self.queued.get_mut()[i].state {
+                    with_driver(|d| d.completions.take(slot));
+                }
+            }
+            let q = &mut self.queued.get_mut()[j];
+            q.fd_gone = true;
+            if closed {
+                // Its fixed slot (if any) is released below.
+                continue;
+            }
+            match value {
+                ScopeFdValue::Fixed(slot) => {
+                    q.fixed_slot = None;
+                    fixed_closes.push(slot);
+                }
+                // An fd registered with Batch::fixed (and not fixed) is the caller's.
+                ScopeFdValue::Raw(_) if q.borrowed => {}
+                ScopeFdValue::Raw(fd) => {
+                    // SAFETY: the fd the entry made, owned by the scope and used by nothing
+                    // any more (every entry has completed).
+                    unsafe { sc::close(fd) };
+                    forget_fd(fd);
+                }
+                ScopeFdValue::Bad => {}
             }
         }
-        for fd in fds.into_iter().filter(|&fd| fd >= 0) {
-            // SAFETY: a new fd the kernel gave an operation whose output was never made, so
-            // nothing else owns it; closed once.
-            unsafe { sc::close(fd) };
-            forget_fd(fd);
-        }
+        // Slots of fixed files closed by a call of the scope.
+        let released: Vec<u32> = self
+            .queued
+            .get_mut()
+            .iter_mut()
+            .filter(|q| q.fd_gone)
+            .filter_map(|q| q.fixed_slot.take())
+            .collect();
+        with_driver(|d| {
+            for slot in released {
+                d.release_fixed_slot(slot);
+            }
+            for slot in fixed_closes {
+                if d.ring.sq_space_left() == 0 {
+                    d.flush_queued();
+                }
+                let user_data = d.completions.alloc_as(Slot::Detached { fixed: Some(slot) });
+                if let Some(sqe) = d.ring.get_sqe() {
+                    sqe.prep_close_direct(slot).user_data(u64::from(user_data));
+                }
+            }
+            d.flush_queued();
+        });
     }
 }

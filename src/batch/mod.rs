@@ -47,25 +47,30 @@
 //! | `window.rs` | the windowed iterator |
 
 mod arena;
+mod args;
 mod core;
 mod emulate;
 mod end;
 mod erased;
+mod whole;
 mod window;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use self::arena::Arena;
+pub(crate) use self::args::private::FdArg;
+pub use self::args::{BatchBuf, BatchData, BatchFd, BatchOwnedFd, ScopeBuf, ScopeFd};
 use self::core::{Core, SPARE_QUEUE, State, Taken};
-use self::erased::{failed, finish_in_arena};
-pub use self::window::Window;
+use self::erased::finish_in_arena;
+pub use self::whole::{CopyFile, ReadAll, WriteAll};
+pub use self::window::{Stream, Window};
 use crate::driver::{
-    Driver, FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
+    FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
 };
 use crate::op::{self, CPath, Op};
 use crate::stats::Counters;
@@ -112,6 +117,8 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
             kept: RefCell::new(Vec::new()),
             returned: Cell::new(false),
             emulated: RefCell::new(Vec::new()),
+            bufs: RefCell::new(Vec::new()),
+            pending_fd: Cell::new(None),
         },
         _scope: PhantomData,
         _env: PhantomData,
@@ -124,7 +131,74 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
     result
 }
 
-impl<'scope> Batch<'scope, '_> {
+/// What a queued call names besides its borrowed arguments: a scope fd (as its fd, or to
+/// close it) and a scope buffer. Filled in while the call's arguments are converted.
+#[derive(Default)]
+pub(crate) struct Uses {
+    fd: Option<usize>,
+    closes: bool,
+    buf: Option<usize>,
+}
+
+impl Uses {
+    /// A main fd argument: its number, or -1 until the scope fills in a scope fd.
+    pub(crate) fn fd(&mut self, arg: FdArg) -> RawFd {
+        match arg {
+            FdArg::Raw(fd) => fd,
+            FdArg::Scope(entry) => {
+                self.fd = Some(entry);
+                -1
+            }
+        }
+    }
+
+    /// The fd a close takes.
+    pub(crate) fn closes(&mut self, arg: FdArg) -> RawFd {
+        self.closes = true;
+        self.fd(arg)
+    }
+
+    /// A read's destination.
+    pub(crate) fn buf<'a>(&mut self, arg: args::private::ReadInto<'a>) -> op::RawBuf<'a> {
+        self.buf = arg.scope;
+        arg.raw
+    }
+
+    /// A write's source.
+    pub(crate) fn data<'a>(&mut self, arg: args::private::WriteFrom<'a>) -> op::RawData<'a> {
+        self.buf = arg.scope;
+        arg.raw
+    }
+}
+
+impl<'scope, 'env> Batch<'scope, 'env> {
+    /// Queues an operation naming what `uses` says.
+    pub(crate) fn push_using<O: Op + 'scope>(
+        &'scope self,
+        mut op: io::Result<O>,
+        uses: Uses,
+    ) -> Handle<'scope, O::Output> {
+        if let Some(buf) = uses.buf {
+            if self.core.bufs.borrow()[buf].viewing > 0 {
+                // Its bytes are lent out right now: the kernel must not write them.
+                op = Err(io::Error::from_raw_os_error(libc::EBUSY));
+            }
+        }
+        let index = self.core.push_with(op, uses.fd, uses.closes);
+        self.note_buffer_user(uses.buf, index);
+        self.handle::<O>(index)
+    }
+
+    /// Records that entry `index` names pool buffer `buf` (a registered one makes it use
+    /// the fixed-buffer opcode).
+    fn note_buffer_user(&self, buf: Option<usize>, index: usize) {
+        if let Some(buf) = buf {
+            let mut bufs = self.core.bufs.borrow_mut();
+            bufs[buf].users.push(index);
+            self.core.queued.borrow_mut()[index].reg_buf = bufs[buf].reg;
+        }
+    }
+
     /// Queues an operation; a failed conversion (a path with a NUL) gives a failed handle.
     pub(crate) fn push<O: Op + 'scope>(
         &'scope self,
@@ -146,6 +220,124 @@ impl<'scope> Batch<'scope, '_> {
     /// Keeps `value` alive until the scope ends (after every completion).
     pub(crate) fn keep<T: 'scope>(&'scope self, value: T) {
         self.core.keep(value);
+    }
+
+    /// A zeroed buffer of `len` bytes from the scope's pool, freed when the scope ends; see
+    /// [`ScopeBuf`].
+    ///
+    /// The buffer is aligned to 4096 bytes, as `O_DIRECT` transfers need.
+    pub fn buffer(&'scope self, len: usize) -> ScopeBuf<'scope> {
+        let layout = self::core::pool_layout(len);
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let mut bufs = self.core.bufs.borrow_mut();
+        bufs.push(self::core::PoolBuf {
+            ptr,
+            len,
+            users: Vec::new(),
+            viewing: 0,
+            reg: None,
+        });
+        ScopeBuf::new(bufs.len() - 1, ptr, len)
+    }
+
+    /// Lends the bytes of `buf` to `f`, once every operation queued so far that names it
+    /// has completed (their results stay for their handles). While `f` runs, a call that
+    /// names `buf` fails with `EBUSY` rather than let the kernel write bytes that are lent.
+    pub fn view<R>(&'scope self, buf: ScopeBuf<'scope>, f: impl FnOnce(&[u8]) -> R) -> R {
+        // Every call that names it has finished after this: the list starts afresh.
+        let users = std::mem::take(&mut self.core.bufs.borrow_mut()[buf.id].users);
+        for user in users {
+            self.core.settle(user);
+        }
+        struct EndView<'a>(&'a Core, usize);
+        impl Drop for EndView<'_> {
+            fn drop(&mut self) {
+                self.0.bufs.borrow_mut()[self.1].viewing -= 1;
+            }
+        }
+        self.core.bufs.borrow_mut()[buf.id].viewing += 1;
+        let _end = EndView(&self.core, buf.id);
+        // SAFETY: the pool holds `len` initialised bytes at `ptr` until the scope ends; every
+        // operation that names the buffer has completed, and none can start while it is
+        // lent (see push_using).
+        f(unsafe { std::slice::from_raw_parts(buf.ptr, buf.len) })
+    }
+
+    /// Registers `buf` with the ring (`IORING_REGISTER_BUFFERS_UPDATE`, into a sparse
+    /// table, 5.19): the kernel pins its pages once, and reads into it and writes from it
+    /// become `IORING_OP_READ_FIXED`/`WRITE_FIXED`, which skip mapping the pages on every
+    /// operation. Returns `false` (and nothing changes) where the ring cannot. The buffer
+    /// is unregistered when the scope ends.
+    pub fn register_buffer(&'scope self, buf: ScopeBuf<'scope>) -> bool {
+        let mut bufs = self.core.bufs.borrow_mut();
+        let pool = &mut bufs[buf.id];
+        if pool.reg.is_some() {
+            return true;
+        }
+        let iov = libc::iovec {
+            iov_base: pool.ptr.cast(),
+            iov_len: pool.len,
+        };
+        let slot = with_driver(|d| {
+            let slot = d.buffer_slot()?;
+            // SAFETY: the pool keeps the buffer allocated until the scope ends, which
+            // empties the slot before freeing it (see end.rs).
+            match unsafe { d.ring.update_buffers(u32::from(slot), &[iov]) } {
+                Ok(1) => Some(slot),
+                _ => {
+                    d.release_buffer_slot(slot);
+                    None
+                }
+            }
+        })
+        .flatten();
+        pool.reg = slot;
+        slot.is_some()
+    }
+
+    /// Registers `fd` in the ring's fixed file table for the scope (as fio's
+    /// `--registerfiles`): calls that take the returned [`ScopeFd`] skip the fd table. The
+    /// fd stays the caller's; the scope only drops the registration when it ends. Where the
+    /// ring has no fixed files the `ScopeFd` stands for the fd itself.
+    pub fn fixed(&'scope self, fd: impl AsFd + 'scope) -> ScopeFd<'scope> {
+        let number = fd.as_fd().as_raw_fd();
+        self.keep(fd);
+        let index = self.core.push(Ok(op::Owned {}));
+        let slot = with_driver(|d| match d.fixed_slot() {
+            FixedSlot::Free(slot) => match d.ring.update_files(slot, &[number]) {
+                Ok(1) => Some(slot),
+                _ => {
+                    d.release_fixed_slot(slot);
+                    None
+                }
+            },
+            _ => None,
+        })
+        .flatten();
+        let mut queued = self.core.queued.borrow_mut();
+        let q = &mut queued[index];
+        q.borrowed = true;
+        match slot {
+            Some(slot) => {
+                q.fixed_slot = Some(slot);
+                q.state = State::Done(Ok(0));
+            }
+            None => q.state = State::Done(Ok(number)),
+        }
+        ScopeFd::new(index)
+    }
+
+    /// Hands `fd` to the scope: later calls take the returned [`ScopeFd`] as their fd, and
+    /// the scope closes it when it ends (or when [`Batch::close`] closes it).
+    pub fn own(&'scope self, fd: impl Into<OwnedFd>) -> ScopeFd<'scope> {
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(fd.into());
+        let index = self.core.push(Ok(op::Owned {}));
+        self.core.queued.borrow_mut()[index].state = State::Done(Ok(fd));
+        ScopeFd::new(index)
     }
 
     /// Submits everything queued so far without waiting.
@@ -212,11 +404,19 @@ impl<'scope> Batch<'scope, '_> {
         &'scope self,
         dir: impl AsFd + 'scope,
         path: impl AsRef<Path>,
-        buf: &'scope mut [u8],
+        buf: impl BatchBuf<'scope>,
     ) -> Handle<'scope, usize> {
         let dir_fd = dir.as_fd().as_raw_fd();
         self.keep(dir);
         let dir = dir_fd;
+        let arg = buf.into_read_arg();
+        let (buf, pool) = (arg.raw, arg.scope);
+        if let Some(pool) = pool {
+            if self.core.bufs.borrow()[pool].viewing > 0 {
+                return self
+                    .push::<op::Read<'scope>>(Err(io::Error::from_raw_os_error(libc::EBUSY)));
+            }
+        }
         let path = match CPath::heap(path.as_ref()) {
             Ok(path) => path,
             Err(e) => return self.push::<op::Read<'scope>>(Err(e)),
@@ -242,9 +442,19 @@ impl<'scope> Batch<'scope, '_> {
             }) {
                 Some(FixedSlot::Free(index)) => break Some(index),
                 Some(FixedSlot::Busy) => {
-                    // Every slot belongs to a chain not finished: start and reap them.
+                    // Every slot is taken: by chains not finished (their closes free slots:
+                    // start and reap them), or by scope fds (nothing frees one: go without).
                     self.core.start_pending();
-                    with_driver(Driver::wait_one);
+                    let waited = with_driver(|d| {
+                        let busy = d.completions.in_flight > 0 || d.ring.sq_pending() > 0;
+                        if busy {
+                            d.wait_one();
+                        }
+                        busy
+                    });
+                    if waited != Some(true) {
+                        break None;
+                    }
                 }
                 Some(FixedSlot::Unsupported) | None => break None,
             }
@@ -254,11 +464,13 @@ impl<'scope> Batch<'scope, '_> {
             let res = read_whole(dir, path, buf);
             let slot = self.core.push::<op::Ready>(Ok(op::Ready {}));
             self.core.queued.borrow_mut()[slot].state = State::Done(res.map(|n| n as i32));
+            self.note_buffer_user(pool, slot);
             return self.handle::<op::Ready>(slot);
         };
         let outer_link = self.core.linking.replace(true);
         let open = self.core.push(Ok(op::OpenFixed { dir, path, index }));
         let read = self.core.push(Ok(op::ReadFixed { index, buf }));
+        self.note_buffer_user(pool, read);
         self.core.linking.set(false);
         let close = self.core.push(Ok(op::CloseFixed { index }));
         self.core.linking.set(outer_link);
@@ -298,16 +510,73 @@ impl<'scope> Batch<'scope, '_> {
             next_position: 0,
         }
     }
+
+    /// Streams operations through `depth` buffers of `len` bytes that it recycles:
+    /// `make(s, position, buffer)` queues the operation number `position` (a read into the
+    /// buffer, or a write from it) and returns its handle, or `None` when there are no
+    /// more. Up to `depth` are in flight; the iterator yields `(position, result, buffer)`
+    /// as they complete, the buffer lent to the caller (with [`Batch::view`]) until the
+    /// next call, when a new operation gets it. So streaming a file of any size takes
+    /// `depth` buffers — the fio pattern with recycled buffers.
+    ///
+    /// The buffers are registered with the ring where it can (5.19), so reads and writes
+    /// into them use `IORING_OP_READ_FIXED`/`WRITE_FIXED`; they are page-aligned, as
+    /// `O_DIRECT` needs.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("f"), &data)?;
+    /// let file = std::fs::File::open(dir.path().join("f"))?;
+    /// let mut sum = 0u64;
+    /// uring_os::batch(|s| {
+    ///     let blocks = s.stream(4, 4096, |s, i, buf| {
+    ///         let offset = i as u64 * 4096;
+    ///         (offset < 100_000).then(|| s.pread(&file, buf, offset))
+    ///     });
+    ///     for (_, n, buf) in blocks {
+    ///         let n = n.unwrap();
+    ///         s.view(buf.until(n), |bytes| sum += bytes.iter().map(|&b| u64::from(b)).sum::<u64>());
+    ///     }
+    /// });
+    /// assert_eq!(sum, data.iter().map(|&b| u64::from(b)).sum::<u64>());
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<F>(&'scope self, depth: usize, len: usize, make: F) -> Stream<'scope, 'env, F>
+    where
+        F: FnMut(&'scope Self, usize, ScopeBuf<'scope>) -> Option<Handle<'scope, usize>>,
+    {
+        let depth = depth.max(1);
+        let idle = (0..depth)
+            .map(|_| {
+                let buf = self.buffer(len);
+                self.register_buffer(buf);
+                buf
+            })
+            .collect();
+        Stream {
+            scope: self,
+            make,
+            depth,
+            idle,
+            lent: None,
+            in_flight: VecDeque::new(),
+            next_position: 0,
+            done: false,
+        }
+    }
 }
 
 /// openat + read + close as syscalls one after the other, for [`Batch::read_file`] without
 /// fixed files.
-fn read_whole(dir: i32, path: CPath, buf: &mut [u8]) -> io::Result<usize> {
+fn read_whole(dir: i32, path: CPath, buf: op::RawBuf<'_>) -> io::Result<usize> {
     let mut open = op::OpenAt {
         dir,
         path,
         flags: libc::O_RDONLY | libc::O_CLOEXEC,
         mode: 0,
+        fixed: None,
     };
     let fd = run_syscall(&mut open);
     if fd < 0 {
@@ -315,12 +584,27 @@ fn read_whole(dir: i32, path: CPath, buf: &mut [u8]) -> io::Result<usize> {
     }
     forget_fd(fd);
     let read = run_syscall(&mut op::Read { fd, buf, offset: 0 });
-    let closed = run_syscall(&mut op::Close { fd });
+    let closed = run_syscall(&mut op::Close { fd, fixed: None });
     forget_fd(fd);
     match (read, closed) {
         (r, _) if r < 0 => Err(io::Error::from_raw_os_error(-r)),
         (_, c) if c < 0 => Err(io::Error::from_raw_os_error(-c)),
         (r, _) => Ok(r as usize),
+    }
+}
+
+impl<'scope> Handle<'scope, OwnedFd> {
+    /// The fd this open (or socket) makes, for later calls of the same scope to take as
+    /// their fd; see [`ScopeFd`]. Waiting the handle still gives the fd to the caller.
+    pub fn fd(&self) -> ScopeFd<'scope> {
+        ScopeFd::new(self.index)
+    }
+}
+
+impl<'scope> Handle<'scope, (OwnedFd, std::net::SocketAddr)> {
+    /// The fd this accept makes, for later calls of the same scope; see [`ScopeFd`].
+    pub fn fd(&self) -> ScopeFd<'scope> {
+        ScopeFd::new(self.index)
     }
 }
 
@@ -342,15 +626,10 @@ impl<T> Handle<'_, T> {
             if timed_out {
                 res = Ok(-libc::ETIMEDOUT);
             } else if let Some(index) = after {
-                // A chain cut short: the earlier entry's error says why.
-                if let Some(earlier) = self.core.take_result(index) {
-                    if !earlier.op.is_null() {
-                        // Back into the scope, which drops it.
-                        self.core.queued.borrow_mut()[index].op = earlier.op;
-                    }
-                    if failed(&earlier.res) {
-                        res = earlier.res;
-                    }
+                // A chain cut short: the earlier entry's error says why (its result stays
+                // for its own handle).
+                if let Some(error) = self.core.failure_of(index) {
+                    res = Err(error);
                 }
             }
         }
