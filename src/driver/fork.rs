@@ -22,7 +22,7 @@ static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 static PAGE: AtomicPtr<AtomicU64> = AtomicPtr::new(std::ptr::null_mut());
 
 /// [`PAGE`] where the kernel refuses `MADV_WIPEONFORK`.
-const NO_PAGE: *mut AtomicU64 = 1 as *mut AtomicU64;
+const NO_PAGE: *mut AtomicU64 = std::ptr::dangling_mut::<AtomicU64>();
 
 /// The highest generation given out in this process (and, copied, in its children).
 static LAST_GIVEN: AtomicU64 = AtomicU64::new(0);
