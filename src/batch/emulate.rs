@@ -11,7 +11,10 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use super::core::{Core, Queued, ScopeFdValue, State, scope_fd_value};
+use super::core::{
+    ClosePlan, Core, Queued, ScopeFdValue, State, close_plan, hold_number, maker_unfinished,
+    scope_fd_value,
+};
 use super::erased::Attempted;
 use crate::driver::{Polled, fork_generation, poll_until, with_driver};
 
@@ -130,6 +133,12 @@ impl Core {
                 })),
                 (n, false) => n,
             };
+            if ring_busy && waits.is_empty() && nearest.is_none() {
+                // Only ring entries can move things on (a scope fd's maker among them):
+                // wait for the next completion itself.
+                with_driver(|d| d.wait_one());
+                continue;
+            }
             if ring_busy {
                 with_driver(|d| d.flush_queued());
             }
@@ -160,14 +169,54 @@ impl Core {
                 continue;
             }
             if let Some(j) = q.fd_entry {
-                // The scope fd it uses: made before it (in its chain, or settled when it
-                // started). As syscalls, a fixed file cannot stand for it.
                 let user = chain.next;
-                let value = match with_driver(|d| scope_fd_value(queued, j, user, Some(d))) {
+                // The scope fd's maker has not finished (it runs in another chain, or on
+                // the ring): this chain waits for it.
+                let unfinished = with_driver(|d| maker_unfinished(queued, j, Some(&*d)))
+                    .unwrap_or_else(|| maker_unfinished(queued, j, None));
+                if unfinished {
+                    return progressed;
+                }
+                let plan = match with_driver(|d| close_plan(queued, user, Some(&mut *d))) {
+                    Some(plan) => plan,
+                    None => close_plan(queued, user, None),
+                };
+                let closed = match plan {
+                    ClosePlan::Plain => None,
+                    // The caller's fd: the scope only forgets it.
+                    ClosePlan::Forget => Some(Ok(0)),
+                    ClosePlan::Hold(fd) => {
+                        let res = hold_number(fd);
+                        if res.is_ok() {
+                            queued[user].held = Some(fd);
+                        }
+                        Some(res)
+                    }
+                };
+                if let Some(res) = closed {
+                    let q = &mut queued[user];
+                    let failed = !matches!(res, Ok(r) if r >= 0);
+                    q.state = State::Done(res);
+                    chain.next += 1;
+                    progressed = true;
+                    if q.link && failed && q.flags & crate::sys::IOSQE_IO_HARDLINK == 0 {
+                        cancel(&mut queued[chain.next..chain.end], -libc::ECANCELED);
+                        chain.next = chain.end;
+                    }
+                    continue;
+                }
+                // The scope fd it uses: made before it (in its chain, or settled when it
+                // started). As syscalls, a fixed file cannot stand for it, except the
+                // caller's own fd registered with `Batch::fixed`, whose number is its result.
+                let value = match with_driver(|d| scope_fd_value(queued, j, user, Some(&*d))) {
                     Some(value) => value,
                     None => scope_fd_value(queued, j, user, None),
                 };
                 let value = match value {
+                    ScopeFdValue::Fixed(_) if queued[j].borrowed => match queued[j].state {
+                        State::Done(Ok(fd)) => ScopeFdValue::Raw(fd),
+                        _ => ScopeFdValue::Bad,
+                    },
                     ScopeFdValue::Fixed(_) => ScopeFdValue::Bad,
                     other => other,
                 };

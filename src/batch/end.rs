@@ -3,7 +3,7 @@
 //! and only then drops the operations and gives their memory back. An entry whose
 //! completion cannot be reaped is leaked, never freed.
 
-use super::core::{Core, SPARE_QUEUE, ScopeFdValue, State, scope_fd_value};
+use super::core::{Core, SPARE_QUEUE, ScopeFdValue, State, release_number, scope_fd_value};
 use crate::driver::{IGNORED, Slot, forget_fd, with_driver};
 use crate::sys::syscall as sc;
 
@@ -82,9 +82,6 @@ impl Drop for Core {
                     while driver.completions.is_pending(slot) {
                         driver.wait_one();
                     }
-                    if !maker_slots.contains(&slot) {
-                        driver.completions.take(slot);
-                    }
                 }
             });
             if finished.is_none() {
@@ -92,6 +89,7 @@ impl Drop for Core {
             }
         }
         if !self.leak.get() {
+            self.finish_unwaited(&maker_slots);
             self.close_scope_fds(&makers);
         }
         if self.leak.get() {
@@ -147,6 +145,37 @@ impl Drop for Core {
 }
 
 impl Core {
+    /// Takes the results nobody waited for out of their completion slots (all reaped by
+    /// now), except those of `keep`, and runs what the ring's answer needs afterwards, as a
+    /// wait would have (a close of an io_uring fd, which the ring refuses, as close(2); the
+    /// SIGPIPE of a send to a closed peer). Fd makers are left to `close_scope_fds`.
+    fn finish_unwaited(&mut self, keep: &[u32]) {
+        for q in self.queued.get_mut().iter_mut() {
+            if let Some(slot) = q.timeout_slot.take() {
+                with_driver(|d| d.completions.take(slot));
+            }
+            let State::Ring { slot } = q.state else {
+                continue;
+            };
+            if keep.contains(&slot) {
+                continue;
+            }
+            let res = with_driver(|d| d.completions.take(slot)).flatten();
+            if let (Some(res), false) = (res, q.op.is_null() || q.fns.makes_fd) {
+                // SAFETY: the entry's live operation, its completion reaped: the ring is
+                // done with it.
+                unsafe { (q.fns.after_ring)(q.op, res) };
+            }
+            q.state = State::Taken;
+        }
+        // Numbers held for calls that might still have looked them up: all done now.
+        for q in self.queued.get_mut().iter_mut() {
+            if let Some(fd) = q.held.take() {
+                release_number(fd);
+            }
+        }
+    }
+
     /// Closes the fds made by `makers` that the scope still owns (their completions are
     /// reaped, their results still in their slots): a fixed file with a close that frees
     /// its slot when it completes, a regular fd with close(2). A fixed slot whose fd a
@@ -154,7 +183,7 @@ impl Core {
     fn close_scope_fds(&mut self, makers: &[usize]) {
         let mut fixed_closes = Vec::new();
         for &j in makers {
-            let value = match with_driver(|d| scope_fd_value(self.queued.get_mut(), j, j, Some(d)))
+            let value = match with_driver(|d| scope_fd_value(self.queued.get_mut(), j, j, Some(&*d)))
             {
                 Some(value) => value,
                 None => scope_fd_value(self.queued.get_mut(), j, j, None),
@@ -194,6 +223,15 @@ impl Core {
                     forget_fd(fd);
                 }
                 ScopeFdValue::Bad => {}
+            }
+        }
+        // Fixed files whose handle took a regular fd for them while calls still used them.
+        for q in self.queued.get_mut().iter_mut() {
+            if q.taken_at.is_some() && !q.fd_gone {
+                if let Some(slot) = q.fixed_slot.take() {
+                    fixed_closes.push(slot);
+                }
+                q.fd_gone = true;
             }
         }
         // Slots of fixed files closed by a call of the scope.

@@ -319,12 +319,32 @@ ops! {
     };
 
     /// socket(2).
-    Socket { domain: i32, ty: i32, protocol: i32 } -> OwnedFd = IORING_OP_SOCKET
-        |o, sqe| sqe.prep_socket(o.domain, o.ty, o.protocol),
+    Socket { domain: i32, ty: i32, protocol: i32, fixed: Option<u32> } -> OwnedFd
+        = IORING_OP_SOCKET
+        |o, sqe| match o.fixed {
+            // SOCK_CLOEXEC is refused for fixed files, which no exec can inherit anyway.
+            Some(slot) => drop(sqe.prep_socket_direct(
+                o.domain,
+                o.ty & !libc::SOCK_CLOEXEC,
+                o.protocol,
+                slot,
+            )),
+            None => drop(sqe.prep_socket(o.domain, o.ty, o.protocol)),
+        },
     {
+        const MAKES_FD: bool = true;
+        const MAKES_FIXED: bool = true;
         #[inline]
         fn fd_changed(&self, res: i32) -> Option<RawFd> {
             (res >= 0).then_some(res)
+        }
+        #[inline]
+        fn make_fixed(&mut self, slot: u32) {
+            self.fixed = Some(slot);
+        }
+        #[inline]
+        fn cloexec(&self) -> bool {
+            self.ty & libc::SOCK_CLOEXEC != 0
         }
     };
 
