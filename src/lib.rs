@@ -74,6 +74,8 @@ mod batch;
 mod calls;
 mod config;
 mod driver;
+pub mod fs;
+pub mod net;
 mod op;
 pub mod ring;
 mod single;

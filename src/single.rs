@@ -19,9 +19,10 @@ use crate::sys::*;
 pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
     let (mut res, route) = run_raw(&mut op)?;
     res = O::map_result(res);
-    if route == Route::Ring && res > 0 {
-        // io_uring writes what fits into a pipe or socket at once; write(2) and send(2) on
-        // a blocking one wait to write everything.
+    if res > 0 && (route == Route::Ring || crate::timeout::current_deadline().is_some()) {
+        // io_uring writes what fits into a pipe or socket at once (so does a syscall bound
+        // by a deadline, attempted without waiting); write(2) and send(2) on a blocking one
+        // wait to write everything.
         res = finish_stream_write(&op, res);
     }
     if res < 0 {

@@ -1,28 +1,25 @@
-//! Integration tests of the blocking facade (issue 3): every call of the contract compared
-//! with the direct libc syscall — value and `raw_os_error()` — on success and on its error
-//! cases, file offsets, pipes, directories and loopback TCP, paths (NUL, PATH_MAX, heap
-//! paths), fork, seccomp fallback, signals, threads, configuration and timeouts.
+//! The blocking calls against libc: every call of the contract compared with the direct
+//! syscall — value and `raw_os_error()` — on success and on its error cases, through the
+//! ring: file offsets, pipes, directories and loopback TCP. The call-by-call comparison is the
+//! table in `call_cases/`, one test per group here; then paths (NUL, PATH_MAX, heap paths),
+//! file positions, big writes to blocking streams, many threads, and configuration.
 //!
-//! The call-by-call comparison is the table in `call_cases/mod.rs`, one test per group here.
-//! Tests that must own the whole process (fd numbers, `URING_OS=off`) are in
-//! `tests/calls_fds.rs` and `tests/fallback_off.rs`; tests that must own signals or seccomp
-//! run in a fork child (see `common`).
+//! Elsewhere: the same table without io_uring in `fallback.rs` and `fallback_off.rs`,
+//! timeouts in `timeouts.rs`, forks and signals in `fork_and_signals.rs`, fd numbers in
+//! `fds.rs`.
 
 mod call_cases;
 mod common;
 
 use std::fs::File;
-use std::io::{self, ErrorKind, Read};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::io::{self, ErrorKind};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
 use std::thread;
-use std::time::{Duration, Instant};
 
-use call_cases::{Api, Case, sys};
-use uring_os::ring::DeniedBy;
+use call_cases::{Api, Case};
+use common::{is_pattern, pattern_file, pipe, sys};
 use uring_os::{Backend, Config, ConfigError, FallbackReason};
 
 // ---------------------------------------------------------------------------------------------
@@ -67,7 +64,7 @@ fn offset_u64_max_matches_libc() {
             (dup2, or closed by std and reused), keeps its cached verdict; checking every call \
             would cost an lseek per pread (see README)"]
 fn positioned_calls_on_a_reused_fd_number_give_espipe() {
-    call_cases::warm_up();
+    common::warm_up();
     let (_tmp, file) = pattern_file(4096);
     let mut problems = Vec::new();
     for write in [false, true] {
@@ -86,9 +83,9 @@ fn positioned_calls_on_a_reused_fd_number_give_espipe() {
         let res = unsafe { libc::dup2(end.as_raw_fd(), number) };
         assert_eq!(res, number);
         let ours = if write {
-            uring_os::pwrite(&slot, b"x", 0).map_err(call_cases::ue)
+            uring_os::pwrite(&slot, b"x", 0).map_err(common::ue)
         } else {
-            uring_os::pread(&slot, &mut buf, 0).map_err(call_cases::ue)
+            uring_os::pread(&slot, &mut buf, 0).map_err(common::ue)
         };
         let theirs = if write {
             call_cases::Libc.pwrite(slot.as_fd(), b"x", 0)
@@ -101,7 +98,7 @@ fn positioned_calls_on_a_reused_fd_number_give_espipe() {
             problems.push(format!(
                 "{what} at 0 on fd {number}, a pipe now: uring_os gave {ours:?}, libc {theirs:?}; \
                  the pipe now holds {:?}",
-                call_cases::drain(&r)
+                common::drain(&r)
             ));
         }
     }
@@ -178,23 +175,13 @@ fn sleep_nop_match_libc() {
     check(&call_cases::misc());
 }
 
-// ---------------------------------------------------------------------------------------------
-// Forking in a multi-threaded test binary
-// ---------------------------------------------------------------------------------------------
-
-/// Held (shared) by the tests whose cases depend on which fds are open, e.g. "a pipe without
-/// reader gives EPIPE"; held (exclusive) by a fork until the child has closed the fds it
-/// does not need. Without it, a fork child of another test would hold a copy of the pipe's
-/// read end, and the case would see a reader.
-static FORK_LOCK: RwLock<()> = RwLock::new(());
-
 /// Runs a group of the table against libc.
 fn check(cases: &[Case]) {
     // Where this process can have rings, a warmed-up thread (as each case's) has one: the
     // table then compares the ring path, not the fallback.
-    if uring_os::ring::Ring::new(8).is_ok() {
+    if uring_os::ring::Ring::new(8).is_ok() && !common::disabled_by_env() {
         let backend = thread::spawn(|| {
-            call_cases::warm_up();
+            common::warm_up();
             uring_os::status().backend
         })
         .join()
@@ -204,114 +191,10 @@ fn check(cases: &[Case]) {
             "a warmed-up thread runs syscalls: {backend:?}"
         );
     }
-    let _shared = FORK_LOCK.read().unwrap_or_else(PoisonError::into_inner);
+    // Cases such as "a pipe without reader gives EPIPE" need no fork child to hold a copy of
+    // their fds.
+    let _no_forks = common::fork::no_forks_meanwhile();
     call_cases::check(cases);
-}
-
-/// Closes every fd from 3 up, except those in `keep`.
-fn close_all_but(keep: &[RawFd]) {
-    let mut keep = keep.to_vec();
-    keep.sort_unstable();
-    let close_range = |first: u32, last: u32| {
-        if first <= last {
-            // SAFETY: closes fds of this fork child only, none of which it uses any more.
-            unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
-        }
-    };
-    let mut first = 3u32;
-    for fd in keep {
-        let fd = fd as u32;
-        if fd >= first {
-            close_range(first, fd - 1);
-            first = fd + 1;
-        }
-    }
-    close_range(first, u32::MAX);
-}
-
-/// Forks a child that keeps only stdio and `keep` of the process's fds, then runs `f` and
-/// `_exit`s with its result. Returns the pid once the child has closed the others.
-fn fork_keeping(keep: &[RawFd], f: impl FnOnce() -> i32) -> libc::pid_t {
-    // The forking thread has its ring (and its slot in the crate's per-thread tables, which
-    // a child could not safely allocate if another thread held their lock at the fork): the
-    // child then replaces the inherited ring on its first call.
-    call_cases::warm_up();
-    let _exclusive = FORK_LOCK.write().unwrap_or_else(PoisonError::into_inner);
-    let (ready_r, ready_w) = pipe();
-    let mut keep = keep.to_vec();
-    keep.push(ready_w.as_raw_fd());
-    let pid = common::fork_child(|| {
-        close_all_but(&keep);
-        let _ = sys::write(&ready_w, b"r");
-        // SAFETY: the child's copy of `ready_w`, not used again (the child never drops it:
-        // it ends with _exit).
-        unsafe { libc::close(ready_w.as_raw_fd()) };
-        f()
-    });
-    drop(ready_w);
-    // The child's byte, or EOF if it died first.
-    let _ = sys::read(&ready_r, &mut [0u8; 1]);
-    pid
-}
-
-/// [`fork_keeping`], then waits for the child's exit status.
-fn in_child_keeping(keep: &[RawFd], f: impl FnOnce() -> i32) -> i32 {
-    common::wait_child(fork_keeping(keep, f))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------------------------
-
-/// Whether this thread's calls go through a ring (and `read` with it), so that timeouts apply.
-fn ring_serves_reads() -> bool {
-    let status = uring_os::status();
-    matches!(status.backend, Backend::IoUring { .. }) && !status.syscall_ops.contains(&"read")
-}
-
-/// The byte at `offset` of the pattern files below.
-fn pattern(offset: u64) -> u8 {
-    (offset.wrapping_mul(7) ^ (offset >> 9)) as u8
-}
-
-/// A temporary file holding `len` bytes of [`pattern`], open for reading.
-fn pattern_file(len: usize) -> (tempfile::TempDir, File) {
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("pattern");
-    let data: Vec<u8> = (0..len as u64).map(pattern).collect();
-    std::fs::write(&path, data).unwrap();
-    let file = File::open(&path).unwrap();
-    (tmp, file)
-}
-
-/// Checks `buf` against the pattern at `offset`.
-fn is_pattern(buf: &[u8], offset: u64) -> bool {
-    buf.iter()
-        .enumerate()
-        .all(|(i, &b)| b == pattern(offset + i as u64))
-}
-
-/// A pipe: (read end, write end).
-fn pipe() -> (OwnedFd, OwnedFd) {
-    sys::pipe2(libc::O_CLOEXEC)
-}
-
-/// Reads what is in the pipe within `wait` with plain libc calls (poll, then read).
-fn libc_read_within(fd: impl AsFd, wait: Duration) -> io::Result<Vec<u8>> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_fd().as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: `pfd` is one valid pollfd for the call.
-    let n = unsafe { libc::poll(&mut pfd, 1, wait.as_millis() as i32) };
-    if n <= 0 {
-        return Err(io::Error::new(ErrorKind::TimedOut, "nothing to read"));
-    }
-    let mut buf = vec![0u8; 64];
-    let n = sys::read(fd, &mut buf).map_err(io::Error::from_raw_os_error)?;
-    buf.truncate(n);
-    Ok(buf)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,430 +276,97 @@ fn path_lengths_match_libc() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fork
+// File positions
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn fifty_forks_parent_and_child_each_use_their_ring() {
-    let (_tmp, file) = pattern_file(64 * 1024);
-    let check_pread = |i: u64| -> bool {
-        let off = (i * 4093) % 60_000;
-        let mut buf = [0u8; 1000];
-        matches!(uring_os::pread(&file, &mut buf, off), Ok(1000)) && is_pattern(&buf, off)
-    };
-    // The parent uses its ring before forking.
-    assert!(check_pread(0));
-    uring_os::nop().unwrap();
-    let parent_backend = uring_os::status().backend;
-    for i in 0..50u64 {
-        assert!(check_pread(i), "parent, before fork {i}");
-        let (r, w) = pipe();
-        let keep = [file.as_raw_fd(), r.as_raw_fd(), w.as_raw_fd()];
-        let code = in_child_keeping(&keep, || {
-            if !check_pread(i + 1000) {
-                return 1;
-            }
-            if uring_os::write(&w, b"child").ok() != Some(5) {
-                return 2;
-            }
-            let mut buf = [0u8; 8];
-            match uring_os::read(&r, &mut buf) {
-                Ok(5) if &buf[..5] == b"child" => {}
-                _ => return 3,
-            }
-            if uring_os::nop().is_err() {
-                return 4;
-            }
-            // The child has a ring of its own, set up like the parent's.
-            if std::mem::discriminant(&uring_os::status().backend)
-                != std::mem::discriminant(&parent_backend)
-            {
-                return 5;
-            }
-            if !check_pread(i + 2000) {
-                return 6;
-            }
-            0
-        });
-        assert_eq!(code, 0, "child {i} failed (see the codes in the test)");
-        // The parent's ring still works, and its pipe is empty (the child read its data).
-        assert!(check_pread(i + 3000), "parent, after fork {i}");
-        uring_os::write(&w, b"p").unwrap();
-        let mut buf = [0u8; 8];
-        assert_eq!(
-            uring_os::read(&r, &mut buf).unwrap(),
-            1,
-            "parent pipe after fork {i}"
-        );
-    }
-    assert_eq!(uring_os::status().backend, parent_backend);
-}
-
-/// Every blocking call of the contract (DESIGN.md).
-const CONTRACT_CALLS: [&str; 36] = [
-    "read",
-    "pread",
-    "write",
-    "pwrite",
-    "readv",
-    "writev",
-    "preadv",
-    "pwritev",
-    "open",
-    "openat",
-    "close",
-    "fsync",
-    "fdatasync",
-    "sync_file_range",
-    "fallocate",
-    "fadvise",
-    "ftruncate",
-    "statx",
-    "mkdirat",
-    "unlinkat",
-    "renameat",
-    "symlinkat",
-    "linkat",
-    "socket",
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    "connect",
-    "send",
-    "recv",
-    "shutdown",
-    "splice",
-    "poll",
-    "sleep",
-    "nop",
-];
-
-/// Runs `cases` in a fork child where a seccomp filter refuses `io_uring_setup` (after the
-/// parent has set up its ring and cached its probe), and checks there that `status()` says so
-/// and that every call ran as a direct syscall. Returns the child's exit code and its report
-/// of everything that was wrong (empty if nothing).
-fn in_seccomp_child(cases: &[Case], syscall_per_case: bool) -> (i32, String) {
-    uring_os::nop().unwrap();
-    let parent = uring_os::status();
-    if !matches!(parent.backend, Backend::IoUring { .. }) {
-        eprintln!("note: the parent has no ring ({parent:?}); the child inherits no probe");
-    }
-    let (r, w) = pipe();
-    let pid = fork_keeping(&[w.as_raw_fd()], || {
-        let mut report = String::new();
-        if let Err(e) = common::forbid_io_uring_setup() {
-            report.push_str(&format!("cannot install the seccomp filter: {e}\n"));
-        }
-        // The filter works: a ring of our own is refused.
-        match uring_os::ring::Ring::new(8) {
-            Err(uring_os::ring::SetupError::PermissionDenied {
-                cause: DeniedBy::Seccomp,
-            }) => {}
-            other => report.push_str(&format!("Ring::new under seccomp: {other:?}\n")),
-        }
-        let before = uring_os::stats();
-        let status = uring_os::status();
-        let expected = Backend::Syscall {
-            reason: FallbackReason::PermissionDenied(DeniedBy::Seccomp),
-        };
-        if status.backend != expected {
-            report.push_str(&format!(
-                "status().backend in the child is {:?}, expected {expected:?}\n",
-                status.backend
-            ));
-        }
-        let all_listed = CONTRACT_CALLS
-            .iter()
-            .all(|name| status.syscall_ops.contains(name));
-        if !all_listed || status.last_op.is_some() {
-            report.push_str(&format!("status() in the child: {status:?}\n"));
-        }
-        // The same answers: pread, open ENOENT, then the cases.
-        let mut buf = [0u8; 4];
-        let file = File::open("Cargo.toml").unwrap();
-        match uring_os::pread(&file, &mut buf, 0) {
-            Ok(4) if &buf == b"[wor" || &buf == b"[pac" => {}
-            other => report.push_str(&format!("pread: {other:?}\n")),
-        }
-        let missing = uring_os::open("/no/such/file", libc::O_RDONLY, 0);
-        if missing.as_ref().map_err(io::Error::raw_os_error).err() != Some(Some(libc::ENOENT)) {
-            report.push_str(&format!("open of a missing file: {missing:?}\n"));
-        }
-        for problem in call_cases::run_cases_inline(cases) {
-            report.push_str(&problem);
-            report.push('\n');
-        }
-        let after = uring_os::stats();
-        if after.ops != before.ops {
-            report.push_str(&format!("ops went from {} to {}\n", before.ops, after.ops));
-        }
-        // Cases refused by argument checks (an offset beyond off_t) make no syscall.
-        let per_case = if syscall_per_case {
-            cases.len() as u64
-        } else {
-            0
-        };
-        if after.fallbacks < before.fallbacks + 2 + per_case {
-            report.push_str(&format!(
-                "fallbacks went from {} to {} for {} cases\n",
-                before.fallbacks,
-                after.fallbacks,
-                cases.len()
-            ));
-        }
-        // Still the same status at the end (nothing switched back to a ring).
-        if uring_os::status().backend != expected {
-            report.push_str(&format!("status() at the end: {:?}\n", uring_os::status()));
-        }
-        let _ = sys::write(&w, report.as_bytes());
-        if report.is_empty() { 0 } else { 1 }
-    });
-    drop(w);
-    let mut report = String::new();
-    File::from(r).read_to_string(&mut report).unwrap();
-    (common::wait_child(pid), report)
-}
-
-#[test]
-fn seccomp_child_falls_back_to_syscalls_with_the_same_answers() {
-    let mut cases = call_cases::all();
-    cases.extend(call_cases::nonblocking());
-    cases.extend(call_cases::poll_closed_fd());
-    let (code, report) = in_seccomp_child(&cases, true);
-    assert!(
-        code == 0 && report.is_empty(),
-        "seccomp child exited with {code}:\n{report}"
-    );
-}
-
-#[test]
-fn offset_u64_max_matches_libc_without_io_uring() {
-    let (code, report) = in_seccomp_child(&call_cases::offset_minus_one(), false);
-    assert!(
-        code == 0 && report.is_empty(),
-        "seccomp child exited with {code}:\n{report}"
-    );
+fn read_of_a_file_is_unaffected_by_pread_elsewhere() {
+    // read(2)'s position is per open file description: a dup shares it, another open not.
+    let (_tmp, file) = pattern_file(4096);
+    let dup = file.try_clone().unwrap();
+    let mut buf = [0u8; 10];
+    assert_eq!(uring_os::read(&file, &mut buf).unwrap(), 10);
+    assert_eq!(uring_os::read(&dup, &mut buf).unwrap(), 10);
+    assert!(is_pattern(&buf, 10));
+    assert_eq!(uring_os::pread(&dup, &mut buf, 100).unwrap(), 10);
+    assert_eq!(common::pos(&file), 20);
+    let mut std_buf = [0u8; 10];
+    assert_eq!(file.read_at(&mut std_buf, 100).unwrap(), 10);
+    assert_eq!(std_buf, buf);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Signals
+// Big writes to blocking streams
 // ---------------------------------------------------------------------------------------------
+//
+// write(2), writev(2) and send(2) on a blocking pipe or socket write everything; io_uring
+// completes them with what fit at once, so uring_os writes the rest.
 
-static ALARMS: AtomicU64 = AtomicU64::new(0);
-
-extern "C" fn on_alarm(_: libc::c_int) {
-    ALARMS.fetch_add(1, Ordering::Relaxed);
-}
-
-fn set_timer(interval: Duration) {
-    let tv = libc::timeval {
-        tv_sec: interval.as_secs() as libc::time_t,
-        tv_usec: interval.subsec_micros() as libc::suseconds_t,
-    };
-    let timer = libc::itimerval {
-        it_interval: tv,
-        it_value: tv,
-    };
-    // SAFETY: `timer` is valid for the call; the old value is not asked for.
-    let res = unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
-    assert_eq!(res, 0, "setitimer: {}", io::Error::last_os_error());
-}
-
+// Regression test for the second review (fixed in e33f66c).
+/// write(2) and send(2) on a blocking pipe or socket write everything; io_uring completes
+/// them with what fit at once, so uring_os writes the rest.
 #[test]
-fn sigalrm_every_100us_during_100k_preads_gives_right_bytes_or_interrupted() {
-    const LEN: usize = 256 * 1024;
-    let (_tmp, file) = pattern_file(LEN);
-    let (r, w) = pipe();
-    // In a fork child: ITIMER_REAL signals the whole process, and the other tests' threads
-    // must not see EINTR.
-    let pid = fork_keeping(&[file.as_raw_fd(), w.as_raw_fd()], || {
-        let old = install_alarm_handler();
-        call_cases::warm_up();
-        set_timer(Duration::from_micros(100));
-        let (mut interrupted, mut wrong) = (0u64, 0u64);
-        let mut first_wrong = String::new();
-        let mut buf = vec![0u8; 8192];
-        for i in 0..100_000u64 {
-            let off = (i * 7919) % (LEN as u64 - 100);
-            let len = 1 + (i as usize * 31) % 8192;
-            let want = len.min(LEN - off as usize);
-            match uring_os::pread(&file, &mut buf[..len], off) {
-                Ok(n) if n == want && is_pattern(&buf[..n], off) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => interrupted += 1,
-                other => {
-                    wrong += 1;
-                    if first_wrong.is_empty() {
-                        first_wrong = format!("pread({len} at {off}) gave {other:?}");
-                    }
-                }
-            }
-        }
-        set_timer(Duration::ZERO);
-        // SAFETY: puts back the action saved above.
-        unsafe { libc::sigaction(libc::SIGALRM, &old, std::ptr::null_mut()) };
-        let alarms = ALARMS.load(Ordering::Relaxed);
-        let msg = format!("{interrupted} {wrong} {alarms} {first_wrong}");
-        let _ = sys::write(&w, msg.as_bytes());
-        if wrong == 0 { 0 } else { 1 }
-    });
-    drop(w);
-    let mut report = String::new();
-    File::from(r).read_to_string(&mut report).unwrap();
-    let code = common::wait_child(pid);
-    let mut parts = report.splitn(4, ' ');
-    let mut num = || parts.next().and_then(|s| s.parse::<u64>().ok());
-    let (interrupted, wrong, alarms) = (num(), num(), num());
-    println!(
-        "100,000 preads under SIGALRM every 100 µs: {interrupted:?} interrupted, \
-         {wrong:?} wrong, {alarms:?} signals"
-    );
-    assert_eq!(code, 0, "child: {report}");
-    assert_eq!(wrong, Some(0), "{report}");
-    assert!(alarms.unwrap() > 100, "the timer barely fired: {report}");
-}
-
-/// Installs the no-op counting handler for SIGALRM without `SA_RESTART`; returns the old
-/// action.
-fn install_alarm_handler() -> libc::sigaction {
-    // SAFETY: all-zero is a valid sigaction; the fields are set below.
-    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = on_alarm as *const () as libc::sighandler_t;
-    action.sa_flags = 0; // no SA_RESTART
-    // SAFETY: sa_mask is a valid sigset_t to empty.
-    unsafe { libc::sigemptyset(&mut action.sa_mask) };
-    // SAFETY: all-zero is a valid sigaction for the old action to be written into.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY: both sigactions are valid; the handler only bumps an atomic.
-    let res = unsafe { libc::sigaction(libc::SIGALRM, &action, &mut old) };
-    assert_eq!(res, 0, "sigaction: {}", io::Error::last_os_error());
-    old
-}
-
-#[test]
-fn sigalrm_every_100us_during_blocking_pipe_reads_loses_no_data() {
-    const VALUES: u32 = 20_000;
-    let (report_r, report_w) = pipe();
-    let pid = fork_keeping(&[report_w.as_raw_fd()], || {
-        call_cases::warm_up();
-        let (r, w) = pipe();
-        // A writer process (no timer: itimers are not inherited) that trickles numbered
-        // values into the pipe, so that most reads wait, and the signals cut the waits.
-        let writer = common::fork_child(|| {
-            let mut next = 0u32;
-            while next < VALUES {
-                let n = 1 + next % 7;
-                let chunk: Vec<u8> = (next..(next + n).min(VALUES))
-                    .flat_map(u32::to_le_bytes)
-                    .collect();
-                if sys::write(&w, &chunk) != Ok(chunk.len()) {
-                    return 1;
-                }
-                next += n;
-                let ts = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 30_000,
-                };
-                // SAFETY: `ts` is valid for the call; no remainder is asked for.
-                unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
-            }
-            0
-        });
-        drop(w);
-        let old = install_alarm_handler();
-        set_timer(Duration::from_micros(100));
-        let (mut got, mut interrupted, mut other) = (Vec::new(), 0u64, None);
-        let mut buf = [0u8; 64];
+fn big_writes_to_blocking_streams_write_everything() {
+    const LEN: usize = 1 << 20;
+    let data = vec![7u8; LEN];
+    // A pipe, read on another thread.
+    let (reader, writer) = pipe();
+    let drain = thread::spawn(move || {
+        let mut total = 0;
+        let mut buf = vec![0u8; 65536];
         loop {
-            match uring_os::read(&r, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => interrupted += 1,
-                Err(e) => {
-                    other = Some(e);
-                    break;
-                }
+            match std::io::Read::read(
+                &mut std::fs::File::from(reader.try_clone().unwrap()),
+                &mut buf,
+            ) {
+                Ok(0) | Err(_) => break total,
+                Ok(n) => total += n,
             }
         }
-        set_timer(Duration::ZERO);
-        // SAFETY: puts back the action saved above.
-        unsafe { libc::sigaction(libc::SIGALRM, &old, std::ptr::null_mut()) };
-        let writer_status = common::wait_child(writer);
-        let expected: Vec<u8> = (0..VALUES).flat_map(u32::to_le_bytes).collect();
-        let first_difference = got.iter().zip(&expected).position(|(a, b)| a != b);
-        let msg = format!(
-            "{interrupted} interrupted, {} signals, {} of {} bytes, first difference at {:?}, \
-             error {other:?}, writer {writer_status}",
-            ALARMS.load(Ordering::Relaxed),
-            got.len(),
-            expected.len(),
-            first_difference,
-        );
-        let _ = sys::write(&report_w, msg.as_bytes());
-        i32::from(got != expected || other.is_some() || writer_status != 0)
     });
-    drop(report_w);
-    let mut report = String::new();
-    File::from(report_r).read_to_string(&mut report).unwrap();
-    let code = common::wait_child(pid);
-    println!("blocking pipe reads under SIGALRM every 100 µs: {report}");
-    assert_eq!(code, 0, "{report}");
-}
-
-/// Exit status of a child that, with SIGPIPE at its default action, writes to a pipe without
-/// reader (or sends on a connection the peer has reset), through `uring_os` or libc:
-/// 128 + SIGPIPE if the signal killed it, else a code for the call's result.
-fn sigpipe_child(use_uring: bool, socket: bool) -> i32 {
-    // Everything is set up in the parent, before the fork, so that no other process holds
-    // the pipe's read end or the peer socket.
-    let (r, w) = pipe();
-    let (client, server) = call_cases::tcp_pair();
-    drop(r);
-    drop(server);
-    if socket {
-        // Data sent after the peer closed draws its RST, after which a send fails.
-        sys::write(&client, b"x").unwrap();
-        thread::sleep(Duration::from_millis(50));
-    }
-    in_child_keeping(&[client.as_raw_fd(), w.as_raw_fd()], || {
-        call_cases::warm_up();
-        // SAFETY: restores the default action of SIGPIPE in this child only.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-        let res = match (socket, use_uring) {
-            (true, true) => uring_os::send(&client, b"x", 0).map_err(call_cases::ue),
-            (true, false) => call_cases::Libc.send(client.as_fd(), b"x", 0),
-            (false, true) => uring_os::write(&w, b"x").map_err(call_cases::ue),
-            (false, false) => sys::write(&w, b"x"),
-        };
-        match res {
-            Err(libc::EPIPE) => 10,
-            Err(libc::ECONNRESET) => 11,
-            Err(_) => 12,
-            Ok(_) => 13,
+    uring_os::nop().unwrap();
+    uring_os::nop().unwrap(); // the thread's ring is up
+    assert_eq!(uring_os::write(&writer, &data).unwrap(), LEN);
+    drop(writer);
+    assert_eq!(drain.join().unwrap(), LEN);
+    // A unix stream socket.
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let drain = thread::spawn(move || {
+        let mut total = 0;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match std::io::Read::read(&mut &b, &mut buf) {
+                Ok(0) | Err(_) => break total,
+                Ok(n) => total += n,
+            }
         }
-    })
+    });
+    assert_eq!(uring_os::send(&a, &data, 0).unwrap(), LEN);
+    drop(a);
+    assert_eq!(drain.join().unwrap(), LEN);
 }
 
+// Regression test for writev, as for write after the second review (fixed in 3a4fcd9).
+/// writev(2) on a blocking pipe writes everything; io_uring completes it short.
 #[test]
-fn write_without_reader_raises_sigpipe_like_libc() {
-    let libc_status = sigpipe_child(false, false);
-    assert_eq!(libc_status, 128 + libc::SIGPIPE, "libc write");
-    assert_eq!(
-        sigpipe_child(true, false),
-        libc_status,
-        "uring_os::write vs write(2)"
-    );
-}
-
-#[test]
-fn send_on_a_reset_connection_raises_sigpipe_like_libc() {
-    let libc_status = sigpipe_child(false, true);
-    assert_eq!(libc_status, 128 + libc::SIGPIPE, "libc send");
-    assert_eq!(
-        sigpipe_child(true, true),
-        libc_status,
-        "uring_os::send vs send(2)"
-    );
+fn big_writev_to_a_blocking_pipe_writes_everything() {
+    const LEN: usize = 1 << 20;
+    let (first, second) = (vec![1u8; LEN / 2], vec![2u8; LEN / 2]);
+    let (reader, writer) = pipe();
+    let drain = thread::spawn(move || {
+        let mut file = std::fs::File::from(reader);
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut got).unwrap();
+        got
+    });
+    uring_os::nop().unwrap();
+    uring_os::nop().unwrap(); // the thread's ring is up
+    let bufs = [io::IoSlice::new(&first), io::IoSlice::new(&second)];
+    assert_eq!(uring_os::writev(&writer, &bufs).unwrap(), LEN);
+    drop(writer);
+    let got = drain.join().unwrap();
+    assert_eq!(got.len(), LEN);
+    assert!(got[..LEN / 2].iter().all(|&b| b == 1) && got[LEN / 2..].iter().all(|&b| b == 2));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -892,200 +442,25 @@ fn configure_after_first_use_is_refused() {
         uring_os::configure(Config::default().enabled(false).entries(8)),
         Err(ConfigError::AlreadyInUse)
     ));
-    // Still in force: the ring (nothing switched to the syscall path).
+    // Still in force: the ring (nothing switched to the syscall path), unless the environment
+    // disabled it before this test ran.
     uring_os::nop().unwrap();
-    assert!(!matches!(
-        uring_os::status().backend,
-        Backend::Syscall {
-            reason: FallbackReason::Disabled
-        }
-    ));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Timeouts
-// ---------------------------------------------------------------------------------------------
-
-macro_rules! require_ring {
-    () => {
-        if !ring_serves_reads() {
-            eprintln!("skipped: calls run as direct syscalls here, which are not timed");
-            return;
-        }
-    };
-}
-
-fn assert_timed_out<T: std::fmt::Debug>(res: io::Result<T>, started: Instant, what: &str) {
-    let elapsed = started.elapsed();
-    let err = res.expect_err(what);
-    assert_eq!(err.kind(), ErrorKind::TimedOut, "{what}: {err:?}");
-    assert_eq!(err.raw_os_error(), Some(libc::ETIMEDOUT), "{what}: {err:?}");
-    assert!(
-        elapsed >= Duration::from_millis(40) && elapsed <= Duration::from_secs(2),
-        "{what}: timed out after {elapsed:?}, wanted about 50 ms"
+    assert_eq!(
+        matches!(
+            uring_os::status().backend,
+            Backend::Syscall {
+                reason: FallbackReason::Disabled
+            }
+        ),
+        common::disabled_by_env()
     );
-}
-
-#[test]
-fn timeout_on_an_empty_pipe_read_loses_no_data() {
-    require_ring!();
-    let (r, w) = pipe();
-    let mut buf = [0xAAu8; 16];
-    let started = Instant::now();
-    let res = uring_os::with_timeout(Duration::from_millis(50), || uring_os::read(&r, &mut buf));
-    assert_timed_out(res, started, "read of an empty pipe");
-    assert_eq!(buf, [0xAA; 16], "the timed-out read wrote into the buffer");
-    // The cancelled read consumed nothing: a byte written now is there for a plain read.
-    sys::write(&w, b"z").unwrap();
-    assert_eq!(libc_read_within(&r, Duration::from_secs(5)).unwrap(), b"z");
-    // And the deadline is gone after with_timeout: a later read waits for its data.
-    let writer = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(100));
-        sys::write(&w, b"late").unwrap();
-        w
-    });
-    let n = uring_os::read(&r, &mut buf).unwrap();
-    assert_eq!(&buf[..n], b"late");
-    drop(writer.join().unwrap());
-}
-
-#[test]
-fn timeout_does_not_affect_calls_that_finish_in_time() {
-    require_ring!();
-    let (_tmp, file) = pattern_file(4096);
-    let mut buf = [0u8; 100];
-    let n = uring_os::with_timeout(Duration::from_secs(5), || {
-        uring_os::pread(&file, &mut buf, 10)
-    })
-    .unwrap();
-    assert!(n == 100 && is_pattern(&buf, 10));
-    // A read that waits a little, then gets its data before the deadline.
-    let (r, w) = pipe();
-    let writer = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(30));
-        sys::write(&w, b"in time").unwrap();
-        w
-    });
-    let n =
-        uring_os::with_timeout(Duration::from_secs(10), || uring_os::read(&r, &mut buf)).unwrap();
-    assert_eq!(&buf[..n], b"in time");
-    drop(writer.join().unwrap());
-    // A deadline too far to represent is no deadline.
-    uring_os::with_timeout(Duration::MAX, uring_os::nop).unwrap();
-    // Several calls in one scope, each finishing in time.
-    uring_os::with_timeout(Duration::from_secs(5), || {
-        for i in 0..100 {
-            uring_os::nop().unwrap();
-            assert_eq!(uring_os::pread(&file, &mut buf, i).unwrap(), 100);
-            assert!(is_pattern(&buf, i));
-        }
-    });
-}
-
-#[test]
-fn timeout_on_a_write_to_a_full_pipe_writes_nothing() {
-    require_ring!();
-    let (r, w) = pipe();
-    // Fill the pipe through a non-blocking duplicate; `w` itself stays blocking.
-    let nb = sys::open(
-        Path::new(&format!("/proc/self/fd/{}", w.as_raw_fd())),
-        libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
-        0,
-    )
-    .unwrap();
-    let mut filled = 0;
-    while let Ok(n) = sys::write(&nb, &[1u8; 4096]) {
-        filled += n;
-    }
-    while let Ok(n) = sys::write(&nb, &[1u8]) {
-        filled += n;
-    }
-    let started = Instant::now();
-    let res = uring_os::with_timeout(Duration::from_millis(50), || uring_os::write(&w, &[2u8]));
-    assert_timed_out(res, started, "write of 1 byte to a full pipe");
-    // The pipe holds exactly what was written before: the timed-out write wrote nothing.
-    let data = call_cases::drain(&r);
-    assert_eq!(data.len(), filled);
     assert!(
-        data.bytes().all(|b| b == 1),
-        "the timed-out write's byte arrived"
+        common::disabled_by_env()
+            || !matches!(
+                uring_os::status().backend,
+                Backend::Syscall {
+                    reason: FallbackReason::Disabled
+                }
+            )
     );
-}
-
-#[test]
-fn nested_timeouts_the_earlier_deadline_wins() {
-    require_ring!();
-    let (r, _w) = pipe();
-    let mut buf = [0u8; 8];
-    let long = Duration::from_secs(30);
-    let short = Duration::from_millis(50);
-    // Inner earlier.
-    let started = Instant::now();
-    let res = uring_os::with_timeout(long, || {
-        uring_os::with_timeout(short, || uring_os::read(&r, &mut buf))
-    });
-    assert_timed_out(res, started, "inner 50 ms in outer 30 s");
-    // Outer earlier: the inner, later deadline does not extend it.
-    let started = Instant::now();
-    let res = uring_os::with_timeout(short, || {
-        uring_os::with_timeout(long, || uring_os::read(&r, &mut buf))
-    });
-    assert_timed_out(res, started, "inner 30 s in outer 50 ms");
-    // After an inner scope ends, the outer deadline is back in force.
-    let started = Instant::now();
-    let res = uring_os::with_timeout(short, || {
-        uring_os::with_timeout(long, uring_os::nop).unwrap();
-        uring_os::read(&r, &mut buf)
-    });
-    assert_timed_out(res, started, "read after an inner scope");
-}
-
-#[test]
-fn timeout_on_recv_from_a_silent_tcp_peer() {
-    require_ring!();
-    let (client, server) = call_cases::tcp_pair();
-    let mut buf = [0u8; 16];
-    let started = Instant::now();
-    let res = uring_os::with_timeout(Duration::from_millis(50), || {
-        uring_os::recv(&client, &mut buf, 0)
-    });
-    assert_timed_out(res, started, "recv from a silent peer");
-    // The connection is intact and nothing was lost.
-    sys::write(&server, b"late").unwrap();
-    let n = uring_os::recv(&client, &mut buf, 0).unwrap();
-    assert_eq!(&buf[..n], b"late");
-}
-
-#[test]
-fn timeout_on_accept_and_sleep() {
-    require_ring!();
-    let (listener, addr) = call_cases::listener();
-    let started = Instant::now();
-    let res = uring_os::with_timeout(Duration::from_millis(50), || uring_os::accept(&listener));
-    assert_timed_out(res, started, "accept without a client");
-    // The listener still works.
-    let client = std::net::TcpStream::connect(addr).unwrap();
-    let (_fd, peer) = uring_os::accept(&listener).unwrap();
-    assert_eq!(peer, client.local_addr().unwrap());
-    let started = Instant::now();
-    let res = uring_os::with_timeout(Duration::from_millis(50), || {
-        uring_os::sleep(Duration::from_secs(30))
-    });
-    assert_timed_out(res, started, "sleep(30 s) with a 50 ms timeout");
-}
-
-#[test]
-fn read_of_a_file_is_unaffected_by_pread_elsewhere() {
-    // read(2)'s position is per open file description: a dup shares it, another open not.
-    let (_tmp, file) = pattern_file(4096);
-    let dup = file.try_clone().unwrap();
-    let mut buf = [0u8; 10];
-    assert_eq!(uring_os::read(&file, &mut buf).unwrap(), 10);
-    assert_eq!(uring_os::read(&dup, &mut buf).unwrap(), 10);
-    assert!(is_pattern(&buf, 10));
-    assert_eq!(uring_os::pread(&dup, &mut buf, 100).unwrap(), 10);
-    assert_eq!(call_cases::pos(&file), 20);
-    let mut std_buf = [0u8; 10];
-    assert_eq!(file.read_at(&mut std_buf, 100).unwrap(), 10);
-    assert_eq!(std_buf, buf);
 }

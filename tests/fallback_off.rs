@@ -5,6 +5,7 @@
 //! test that sets it before anything else runs.
 
 mod call_cases;
+mod common;
 
 use std::fs::File;
 use std::io;

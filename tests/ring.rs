@@ -7,15 +7,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use uring_os::ring::{
@@ -24,14 +19,11 @@ use uring_os::ring::{
 };
 use uring_os::sys::*;
 
+use common::{pattern_bytes, pipe, skip, sys, within};
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Prints why a test is skipped; the harness shows it with `--nocapture` or on failure.
-fn skip(test: &str, reason: impl std::fmt::Display) {
-    eprintln!("skipped {test}: {reason}");
-}
 
 /// Whether `err` means this machine refuses io_uring altogether (as opposed to a bug).
 fn io_uring_refused(err: &SetupError) -> bool {
@@ -119,62 +111,28 @@ fn nop_round_trip(ring: &mut Ring, user_data: u64) {
     assert_eq!(wait_cqe(ring), Cqe::new(user_data, 0, 0));
 }
 
-/// A pipe, both ends close-on-exec: `(read end, write end)`.
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    let res = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
-    assert_eq!(res, 0, "pipe2: {}", io::Error::last_os_error());
-    // SAFETY: pipe2 just returned both fds and nothing else owns them.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+/// A syscall's result as a completion gives it: the count, or `-errno`.
+fn as_cqe_result(res: sys::R<usize>) -> i32 {
+    match res {
+        Ok(n) => n as i32,
+        Err(errno) => -errno,
+    }
 }
 
-/// read(2), giving the result or `-errno` as a completion does.
+/// read(2) on any fd number (also invalid ones), giving what a completion would.
 fn direct_read(fd: RawFd, buf: &mut [u8]) -> i32 {
     // SAFETY: `buf` is valid for writes of its length.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 { -errno() } else { n as i32 }
+    as_cqe_result(sys::cvt(unsafe {
+        libc::read(fd, buf.as_mut_ptr().cast(), buf.len())
+    }))
 }
 
-/// write(2), giving the result or `-errno` as a completion does.
+/// write(2) on any fd number (also invalid ones), giving what a completion would.
 fn direct_write(fd: RawFd, buf: &[u8]) -> i32 {
     // SAFETY: `buf` is valid for reads of its length.
-    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-    if n < 0 { -errno() } else { n as i32 }
-}
-
-fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-/// A NUL-terminated copy of `path` for the path-taking opcodes.
-fn c_path(path: &Path) -> CString {
-    CString::new(path.as_os_str().as_bytes()).expect("no NUL in a temp path")
-}
-
-/// Bytes that differ from position to position, so a misplaced offset shows.
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
-}
-
-/// Runs `f` on its own thread and fails the test if it has not finished within `limit`,
-/// so a ring call that blocks when it must not shows up as a failure instead of a hang.
-fn within(limit: Duration, what: &str, f: impl FnOnce() + Send + 'static) {
-    let (done_tx, done_rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        f();
-        let _ = done_tx.send(());
-    });
-    match done_rx.recv_timeout(limit) {
-        Ok(()) => worker.join().expect("worker finished"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            // The worker panicked: report its panic as this test's.
-            if let Err(panic) = worker.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not return within {limit:?}"),
-    }
+    as_cqe_result(sys::cvt(unsafe {
+        libc::write(fd, buf.as_ptr().cast(), buf.len())
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +230,7 @@ fn tempfile_round_trip_matches_pread_and_file_position() {
     require_opcodes!(test, ring, IORING_OP_READ, IORING_OP_WRITE);
     let file = tempfile::tempfile().expect("tempfile");
     let fd = file.as_raw_fd();
-    let data = pattern(3 * 4096 + 100);
+    let data = pattern_bytes(3 * 4096 + 100);
 
     // Positioned write of the whole pattern, checked with pread(2).
     sqe(&mut ring)
@@ -680,8 +638,8 @@ fn seccomp_refusal_is_permission_denied_by_seccomp() {
             format_args!("kernel.io_uring_disabled is {}", sysctl.trim()),
         );
     }
-    let code = common::in_child(|| {
-        match common::forbid_io_uring_setup() {
+    let code = common::fork::in_child(|| {
+        match common::seccomp::forbid_io_uring_setup() {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Unsupported => return 20,
             Err(_) => return 10,
@@ -721,7 +679,7 @@ fn seccomp_refusal_is_permission_denied_by_seccomp() {
         13 => "raw_os_error is not EPERM",
         14 => "Ring::new failed with another error",
         15 => "Ring::new succeeded under the filter",
-        common::CHILD_PANICKED => "the child panicked",
+        common::fork::CHILD_PANICKED => "the child panicked",
         _ => "the child died",
     };
     assert_eq!(code, 0, "{meaning}");
@@ -744,7 +702,7 @@ fn fork_child_builds_its_own_ring_while_the_parent_keeps_going() {
     let parent = unsafe { libc::getpid() };
     let tx_fd = tx.as_raw_fd();
 
-    let child = common::fork_child(move || {
+    let child = common::fork::fork_child(move || {
         let mut own = match Ring::new(8) {
             Ok(own) => own,
             Err(_) => return 10,
@@ -805,14 +763,14 @@ fn fork_child_builds_its_own_ring_while_the_parent_keeps_going() {
             }
         }
     }
-    let status = common::wait_child(child);
+    let status = common::fork::wait_child(child);
     let meaning = match status {
         0 => "ok",
         10 => "the child could not set up a ring",
         11 => "the child's ring claims the parent as owner",
         12 => "the child's NOP failed",
         13 => "the child's write failed",
-        common::CHILD_PANICKED => "the child panicked",
+        common::fork::CHILD_PANICKED => "the child panicked",
         _ => "the child died",
     };
     assert_eq!(status, 0, "{meaning}");
@@ -834,7 +792,7 @@ fn hidden_ring_takes_no_fd_number() {
     drop(ring);
 
     // In a single-threaded fork child, so no other test opens fds in between.
-    let code = common::in_child(|| {
+    let code = common::fork::in_child(|| {
         let next_fd = || {
             // SAFETY: a static NUL-terminated path; the fd is closed at once.
             let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
@@ -891,7 +849,7 @@ fn hidden_ring_takes_no_fd_number() {
         16 => "a NOP through the hidden ring failed",
         17 => "probe through the registered index failed",
         18 => "dropping the hidden ring changed the fd numbers",
-        common::CHILD_PANICKED => "the child panicked",
+        common::fork::CHILD_PANICKED => "the child panicked",
         _ => "the child died",
     };
     assert_eq!(code, 0, "{meaning}");
@@ -906,7 +864,7 @@ fn registered_files_serve_fixed_reads() {
     let test = "registered_files_serve_fixed_reads";
     let mut ring = ring_or_skip!(test, Ring::new(8));
     require_opcodes!(test, ring, IORING_OP_READ);
-    let data = pattern(1000);
+    let data = pattern_bytes(1000);
     let mut file = tempfile::tempfile().expect("tempfile");
     file.write_all(&data).expect("write");
     let mut direct = vec![0u8; 100];
@@ -946,7 +904,7 @@ fn registered_buffers_serve_fixed_writes_and_reads() {
     let fd = file.as_raw_fd();
     // One registered buffer: the first half is written out, the second half read back into.
     let mut buffer = vec![0u8; 8192];
-    buffer[..4096].copy_from_slice(&pattern(4096));
+    buffer[..4096].copy_from_slice(&pattern_bytes(4096));
     let iovec = libc::iovec {
         iov_base: buffer.as_mut_ptr().cast(),
         iov_len: buffer.len(),
@@ -973,7 +931,7 @@ fn registered_buffers_serve_fixed_writes_and_reads() {
     file.read_exact_at(&mut direct, 100).expect("pread");
     assert_eq!(
         direct,
-        pattern(4096),
+        pattern_bytes(4096),
         "pwrite(2) would have put the same bytes there"
     );
 
@@ -1019,9 +977,9 @@ fn sparse_table_opens_reads_and_closes_direct_descriptors() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("data");
-    let data = pattern(5000);
+    let data = pattern_bytes(5000);
     std::fs::write(&path, &data).expect("write");
-    let c_path = c_path(&path);
+    let c_path = sys::cpath(&path);
 
     // Open into whichever slot is free.
     sqe(&mut ring)
@@ -1171,7 +1129,7 @@ fn emulate_gives_the_same_answer_as_the_ring() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("data");
-    let data = pattern(300);
+    let data = pattern_bytes(300);
     std::fs::write(&path, &data).expect("write");
     let file = File::open(&path).expect("open");
     let fd = file.as_raw_fd();
@@ -1208,7 +1166,7 @@ fn emulate_gives_the_same_answer_as_the_ring() {
     assert_eq!(from_ring[..], data[10..60]);
 
     // openat of a missing path.
-    let missing = c_path(&dir.path().join("missing"));
+    let missing = sys::cpath(&dir.path().join("missing"));
     // SAFETY: `missing` outlives the call.
     let results = unsafe {
         ring_and_emulated(
@@ -1242,7 +1200,7 @@ fn emulate_gives_the_same_answer_as_the_ring() {
 
     // statx of the file: both succeed and see the same size and inode. The statx buffer is the
     // entry's `off` (addr2).
-    let c_file = c_path(&path);
+    let c_file = sys::cpath(&path);
     let mut stx_ring = zeroed_statx();
     let mut stx_emulated = zeroed_statx();
     let (ring_stx, emulated_stx): (*mut libc::statx, *mut libc::statx) =

@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::arena::Arena;
+use super::emulate::EmulatedChain;
 use super::erased::OpFns;
 use crate::driver::{
     Driver, Slot, auto_dispatch, auto_syscall_in_batch, forget_fd, fork_generation, run_syscall,
@@ -44,6 +45,8 @@ pub(super) struct Queued {
     pub(super) timeout_slot: Option<u32>,
     /// Its linked timeout fired (known once its result was taken).
     pub(super) fired: bool,
+    /// Run as syscalls because the ring lacks the operation (`Fallback::Error` refuses).
+    pub(super) fallback: bool,
 }
 
 pub(super) enum State {
@@ -51,6 +54,8 @@ pub(super) enum State {
     Queued,
     /// On the ring, in completion slot `slot`.
     Ring { slot: u32 },
+    /// Started as syscalls, not finished: see `emulate.rs`.
+    Emulated,
     /// Finished without the ring (direct syscall, conversion error, cancelled chain).
     Done(io::Result<i32>),
     /// Its result was taken, or nobody takes it.
@@ -92,6 +97,11 @@ pub(super) struct Core {
     /// which must stay open while the kernel may look them up): each in the arena, with
     /// its drop function.
     pub(super) kept: RefCell<Vec<Kept>>,
+    /// Set when the scope's closure returned; a scope dropped without it is unwinding
+    /// from a panic of its own closure (not merely dropped while another panic unwinds).
+    pub(super) returned: Cell<bool>,
+    /// Chains running as syscalls.
+    pub(super) emulated: RefCell<Vec<EmulatedChain>>,
 }
 
 /// A value kept in the arena until the scope ends, and its drop function.
@@ -141,6 +151,7 @@ impl Core {
             deadline,
             timeout_slot: None,
             fired: false,
+            fallback: false,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -181,17 +192,21 @@ impl Core {
     }
 
     /// Starts entries `range`, chain by chain: a chain goes to the ring when every entry of
-    /// it can; else it runs as direct syscalls now, a failure (or a short transfer, as the
-    /// kernel counts it) cancelling the rest of the chain.
+    /// it can; else it runs as syscalls (see `emulate.rs`), a failure (or a short transfer,
+    /// as the kernel counts it) cancelling the rest of the chain.
     fn start(&self, range: Range<usize>) {
-        let mut queued = self.queued.borrow_mut();
-        let entries = &mut queued[range];
         if self.forked() {
             // A fork child's scope must not leave operations in its ring past the waits
-            // that give up on the parent's: run them here and now.
-            Self::run_syscalls(entries, None);
+            // that give up on the parent's: they run as syscalls.
+            self.emulate(range, |_| true);
             return;
         }
+        let offset = range.start;
+        // Chains that could not go on the ring, with whether the ring has each entry's
+        // operation (else it is a fallback).
+        let mut to_emulate: Vec<(Range<usize>, Vec<bool>)> = Vec::new();
+        let mut queued = self.queued.borrow_mut();
+        let entries = &mut queued[range.clone()];
         let auto = auto_dispatch();
         let on_driver = with_driver(|driver| {
             let mut begin = 0;
@@ -220,7 +235,8 @@ impl Core {
                             driver.wait_one();
                         }
                     }
-                    Self::run_syscalls(chain, Some(driver));
+                    let has = chain.iter().map(|q| (q.fns.has)(driver)).collect();
+                    to_emulate.push((offset + begin..offset + end, has));
                     // Fixed file chains cannot run as syscalls; free their slots.
                     for q in chain.iter_mut() {
                         if let Some(index) = q.detached.take() {
@@ -231,8 +247,13 @@ impl Core {
                 begin = end;
             }
         });
+        drop(queued);
         if on_driver.is_none() {
-            Self::run_syscalls(entries, None);
+            self.emulate(range, |_| true);
+        }
+        for (chain, has) in to_emulate {
+            let first = chain.start;
+            self.emulate(chain, |i| !has[i - first]);
         }
     }
 
@@ -343,32 +364,6 @@ impl Core {
         true
     }
 
-    /// Runs a chain as syscalls, now. `driver` says which operations the ring has (the
-    /// others are fallbacks); without one, all are.
-    fn run_syscalls(chain: &mut [Queued], driver: Option<&Driver>) {
-        let mut cancel_rest = false;
-        for q in chain.iter_mut() {
-            if cancel_rest {
-                if matches!(q.state, State::Queued) {
-                    q.state = State::Done(Ok(-libc::ECANCELED));
-                }
-            } else if matches!(q.state, State::Queued) {
-                let ring_has_it = driver.is_some_and(|d| (q.fns.has)(d));
-                // SAFETY: a Queued entry holds a live operation; the syscall is done with it
-                // when it returns.
-                q.state = State::Done(unsafe { (q.fns.syscall)(q.op, ring_has_it) });
-            }
-            if let State::Done(res) = &q.state {
-                cancel_rest = q.link
-                    && match res {
-                        // SAFETY: a started entry still holds its live operation.
-                        Ok(r) if !q.op.is_null() => unsafe { (q.fns.breaks_chain)(q.op, *r) },
-                        _ => true,
-                    };
-            }
-        }
-    }
-
     /// Whether this process is a fork child of the one that began the scope.
     pub(super) fn forked(&self) -> bool {
         fork_generation() != self.generation
@@ -377,9 +372,9 @@ impl Core {
     /// Waits for entry `index` and takes its raw result and its operation; `None` if it
     /// cannot be reaped (a fork child, or no driver).
     pub(super) fn take_result(&self, index: usize) -> Option<Taken> {
-        if index >= self.started.get() {
-            self.start_pending();
-        }
+        // A wait starts everything queued before it: the awaited operation may depend on
+        // one queued after it (a read on a pipe, then the write that feeds it).
+        self.start_pending();
         let (state, timeout_slot, op, after, fns) = {
             let mut queued = self.queued.borrow_mut();
             let q = &mut queued[index];
@@ -393,6 +388,27 @@ impl Core {
         };
         let res = match state {
             State::Done(res) => res,
+            State::Emulated => {
+                // Back in place while the emulation runs it to its end.
+                {
+                    let mut queued = self.queued.borrow_mut();
+                    queued[index].state = State::Emulated;
+                    queued[index].op = op;
+                }
+                self.emulate_until(Some(index));
+                let mut queued = self.queued.borrow_mut();
+                queued[index].op = std::ptr::null_mut();
+                match std::mem::replace(&mut queued[index].state, State::Taken) {
+                    State::Done(res) => res,
+                    // The parent's entry, in a fork child: the parent runs it, not us.
+                    _ => {
+                        queued[index].op = op;
+                        queued[index].state = State::Emulated;
+                        self.leak.set(true);
+                        return None;
+                    }
+                }
+            }
             // In a fork child the parent's ring is out of reach.
             State::Ring { slot } => match (!self.forked()).then(|| wait_slot(slot)).flatten() {
                 // SAFETY: op is this entry's live operation, taken out above; the ring is
@@ -488,7 +504,8 @@ impl Core {
                 .position(|state| match state {
                     State::Ring { slot } => !d.completions.is_pending(*slot),
                     State::Queued => false,
-                    State::Done(_) | State::Taken => true,
+                    // An emulated entry is waited for through the emulation, which runs it.
+                    State::Done(_) | State::Taken | State::Emulated => true,
                 });
             // With nothing ready the caller's wait submits the refills in the same enter.
             if refilled && ready.is_some() {

@@ -14,8 +14,11 @@ impl Drop for Core {
             self.leak.set(true);
         }
         self.linking.set(false);
-        let cancel = std::thread::panicking();
+        // The scope's own closure panicked. (A scope that runs in a Drop while another panic
+        // unwinds, such as a flush-on-drop guard, returned normally and runs everything.)
+        let cancel = !self.returned.get();
         if cancel {
+            self.cancel_emulated();
             // Unwinding: what never started never will (no write or unlink on the way out).
             let started = self.started.replace(self.queued.get_mut().len());
             for q in &mut self.queued.get_mut()[started..] {
@@ -28,6 +31,7 @@ impl Drop for Core {
             }
         } else {
             self.start_pending();
+            self.emulate_until(None);
         }
         let queued = self.queued.get_mut();
         let pending: Vec<u32> = queued

@@ -5,9 +5,11 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use crate::driver::{Driver, auto_syscall_in_batch, fallback, run_syscall};
+use crate::config::{Fallback, config};
+use crate::driver::{Attempt, Driver, attempt_syscall, auto_syscall_in_batch, fallback_error};
 use crate::op::Op;
 use crate::ring::Sqe;
+use crate::stats::Counters;
 
 /// How a scope handles one type-erased operation.
 pub(super) struct OpFns {
@@ -18,10 +20,10 @@ pub(super) struct OpFns {
     pub(super) has: fn(&Driver) -> bool,
     /// Whether it can go on the ring with these arguments and give the syscall's answer.
     pub(super) fits: unsafe fn(*const (), &mut Driver) -> bool,
-    /// Runs it as its syscall; the flag says whether the ring has the operation (if not,
-    /// this is a fallback, which `Fallback::Error` refuses).
-    pub(super) syscall: unsafe fn(*mut (), bool) -> io::Result<i32>,
     pub(super) try_nowait: unsafe fn(*mut (), &mut Driver) -> Option<i32>,
+    /// Attempts it as its syscall without waiting on a peer (the emulation of a ring);
+    /// the flag says whether this is a fallback (the ring lacks it).
+    pub(super) attempt: unsafe fn(*mut (), bool) -> Attempted,
     pub(super) after_ring: unsafe fn(*mut (), i32) -> i32,
     pub(super) breaks_chain: unsafe fn(*const (), i32) -> bool,
     pub(super) fd_changed: unsafe fn(*const (), i32) -> Option<RawFd>,
@@ -35,8 +37,8 @@ impl OpFns {
             prep: prep_in_arena::<O>,
             has: Driver::has::<O>,
             fits: fits_in_arena::<O>,
-            syscall: syscall_in_arena::<O>,
             try_nowait: try_nowait_in_arena::<O>,
+            attempt: attempt_in_arena::<O>,
             after_ring: after_ring_in_arena::<O>,
             breaks_chain: breaks_chain_in_arena::<O>,
             fd_changed: fd_changed_in_arena::<O>,
@@ -67,21 +69,34 @@ unsafe fn fits_in_arena<O: Op>(ptr: *const (), driver: &mut Driver) -> bool {
 
 /// # Safety
 /// `ptr` must point to a live `O`.
-unsafe fn syscall_in_arena<O: Op>(ptr: *mut (), ring_has_it: bool) -> io::Result<i32> {
-    // SAFETY: the caller's contract.
-    let op = unsafe { &mut *ptr.cast::<O>() };
-    if ring_has_it || auto_syscall_in_batch(O::PUNTED) {
-        Ok(run_syscall(op))
-    } else {
-        fallback(op)
-    }
-}
-
-/// # Safety
-/// `ptr` must point to a live `O`.
 unsafe fn try_nowait_in_arena<O: Op>(ptr: *mut (), driver: &mut Driver) -> Option<i32> {
     // SAFETY: the caller's contract.
     driver.try_nowait(unsafe { &mut *ptr.cast::<O>() })
+}
+
+/// What an attempt of an emulated entry gave.
+pub(super) enum Attempted {
+    /// Finished: the result, or the fallback's refusal.
+    Done(io::Result<i32>),
+    /// It would wait for `events` on `fd`; nothing happened.
+    WouldBlock { fd: RawFd, events: i16 },
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`, which stays where it is until the attempt returns.
+unsafe fn attempt_in_arena<O: Op>(ptr: *mut (), fallback: bool) -> Attempted {
+    // SAFETY: the caller's contract.
+    let op = unsafe { &mut *ptr.cast::<O>() };
+    if fallback && !auto_syscall_in_batch(O::PUNTED) && config().fallback == Fallback::Error {
+        return Attempted::Done(Err(fallback_error()));
+    }
+    match attempt_syscall(op) {
+        Attempt::Done(res) => {
+            Counters::current().fallback();
+            Attempted::Done(Ok(res))
+        }
+        Attempt::WouldBlock { fd, events } => Attempted::WouldBlock { fd, events },
+    }
 }
 
 /// # Safety

@@ -48,6 +48,7 @@
 
 mod arena;
 mod core;
+mod emulate;
 mod end;
 mod erased;
 mod window;
@@ -63,7 +64,9 @@ use self::arena::Arena;
 use self::core::{Core, SPARE_QUEUE, State, Taken};
 use self::erased::{failed, finish_in_arena};
 pub use self::window::Window;
-use crate::driver::{Driver, FixedSlot, forget_fd, fork_generation, run_syscall, with_driver};
+use crate::driver::{
+    Driver, FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
+};
 use crate::op::{self, CPath, Op};
 use crate::stats::Counters;
 use crate::sys::IOSQE_IO_DRAIN;
@@ -107,13 +110,18 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
             generation: fork_generation(),
             leak: Cell::new(false),
             kept: RefCell::new(Vec::new()),
+            returned: Cell::new(false),
+            emulated: RefCell::new(Vec::new()),
         },
         _scope: PhantomData,
         _env: PhantomData,
     };
     Counters::current().batch();
+    register_fork_handler();
     // The scope's Drop, not the handles', waits for everything; it runs on unwind too.
-    f(&scope)
+    let result = f(&scope);
+    scope.core.returned.set(true);
+    result
 }
 
 impl<'scope> Batch<'scope, '_> {

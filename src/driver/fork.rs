@@ -18,8 +18,8 @@ unsafe extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Registers the fork handler, once per process (when its first ring is made: before that,
-/// nothing can be in flight).
+/// Registers the fork handler, once per process (when a thread first sets up its state or
+/// a scope begins: before that, nothing can be in flight).
 pub(crate) fn register_fork_handler() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     // The handler only bumps an atomic, which is async-signal-safe as a fork child handler

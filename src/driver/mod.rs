@@ -25,10 +25,11 @@ use crate::ring::{Cqe, Probe, Ring};
 use crate::stats::Counters;
 
 pub(crate) use fdcache::{FdCache, blocking_stream, nonblocking_stream};
-pub(crate) use fork::fork_generation;
+pub(crate) use fork::{fork_generation, register_fork_handler};
 pub(crate) use slots::{Completions, FixedSlot, Slot};
 pub(crate) use syscall::{
-    auto_dispatch, auto_syscall_in_batch, auto_syscall_single, fallback, run_syscall,
+    Attempt, Polled, attempt_syscall, auto_dispatch, auto_syscall_in_batch, auto_syscall_single,
+    fallback, fallback_error, poll_until, run_syscall,
 };
 pub(crate) use thread::{forget_fd, thread_backend, with_driver, with_local};
 pub(crate) use wait::{FirstWait, Waited};

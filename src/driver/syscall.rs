@@ -7,12 +7,13 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::Instant;
 
-use super::{Driver, nonblocking_stream, thread_backend};
+use super::wait::signal_interrupts;
+use super::{Driver, blocking_stream, thread_backend};
 use crate::config::{Backend, Dispatch, Fallback, config};
 use crate::op::{OnSignal, Op};
 use crate::ring::Sqe;
 use crate::stats::Counters;
-use crate::sys::syscall::{self as sc, Errno};
+use crate::sys::syscall as sc;
 use crate::sys::*;
 
 /// Whether `Dispatch::Auto` is in force.
@@ -47,19 +48,24 @@ pub(crate) fn fallback<O: Op>(op: &mut O) -> io::Result<i32> {
     Ok(run_syscall(op))
 }
 
-/// Runs an operation as its syscall, retrying EINTR where std does.
+/// Runs an operation as its syscall, retrying EINTR where std does. Under a
+/// [`with_timeout`](crate::with_timeout) deadline, a call that would wait on a pipe or
+/// socket waits only until the deadline (`ETIMEDOUT`): it is attempted without waiting,
+/// and the fd polled between attempts.
 #[inline]
 pub(crate) fn run_syscall<O: Op>(op: &mut O) -> i32 {
     Counters::current().fallback();
-    if let Some(wait) = op.waits_on() {
+    if op.waits_on().is_some() {
         if let Some(deadline) = crate::timeout::current_deadline() {
-            if wait.poll_first {
-                if let Err(errno) = wait_until_ready(wait.fd, wait.events, deadline) {
-                    return -errno.0;
-                }
-            }
+            return run_syscall_until(op, deadline);
         }
     }
+    syscall_restarting(op)
+}
+
+/// The operation's syscall, retried on EINTR where std retries it.
+#[inline]
+fn syscall_restarting<O: Op>(op: &mut O) -> i32 {
     loop {
         let res = op.syscall();
         if !(O::ON_SIGNAL == OnSignal::Restart && res == -libc::EINTR) {
@@ -68,39 +74,107 @@ pub(crate) fn run_syscall<O: Op>(op: &mut O) -> i32 {
     }
 }
 
-/// Without a ring, [`with_timeout`](crate::with_timeout) on a call that may wait for an fd
-/// waits for the fd with poll(2) up to the deadline first: `ETIMEDOUT` if it stays unready.
-/// An `O_NONBLOCK` fd is not waited for (the call fails at once, as without a timeout).
 #[cold]
-fn wait_until_ready(fd: RawFd, events: i16, deadline: Instant) -> Result<(), Errno> {
-    if nonblocking_stream(fd) {
-        return Ok(());
-    }
+fn run_syscall_until<O: Op>(op: &mut O, deadline: Instant) -> i32 {
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ts = libc::timespec {
-            tv_sec: left.as_secs().min(i64::MAX as u64) as libc::time_t,
-            tv_nsec: libc::c_long::from(left.subsec_nanos()),
+        let (fd, events) = match attempt_syscall(op) {
+            Attempt::Done(res) => return res,
+            Attempt::WouldBlock { fd, events } => (fd, events),
         };
-        let mut pfd = libc::pollfd {
+        let mut pfd = [libc::pollfd {
             fd,
             events,
             revents: 0,
-        };
-        // SAFETY: one valid pollfd and timespec for the call.
-        match unsafe { sc::ppoll(&mut pfd, 1, &ts) } {
-            0 if Instant::now() >= deadline => return Err(Errno(libc::ETIMEDOUT)),
+        }];
+        match poll_until(&mut pfd, Some(deadline)) {
+            Polled::Ready => {}
+            Polled::TimedOut => return -libc::ETIMEDOUT,
+            // A signal interrupts the wait as it would the syscall.
+            Polled::Interrupted if signal_interrupts(O::ON_SIGNAL) => return -libc::EINTR,
+            Polled::Interrupted => {}
+        }
+    }
+}
+
+/// What one attempt at an operation's syscall gave.
+pub(crate) enum Attempt {
+    /// It ran, with this result (or `-errno`).
+    Done(i32),
+    /// It would have waited for `events` on `fd`; nothing happened.
+    WouldBlock { fd: RawFd, events: i16 },
+}
+
+/// Tries an operation's syscall without waiting on a peer. On a blocking pipe or socket it
+/// makes the syscall's non-blocking form, or, for a call that has none (accept), the call
+/// itself once poll(2) says the fd is ready; elsewhere (files, `O_NONBLOCK` fds, calls that
+/// wait on no fd) the syscall. A `WouldBlock` attempt changed nothing.
+pub(crate) fn attempt_syscall<O: Op>(op: &mut O) -> Attempt {
+    let Some(wait) = op.waits_on() else {
+        return Attempt::Done(syscall_restarting(op));
+    };
+    // poll(2) waits whatever the fd's flags; the other calls only on a blocking stream.
+    if wait.would_block.is_some() && !blocking_stream(wait.fd) {
+        return Attempt::Done(syscall_restarting(op));
+    }
+    let would_block = Attempt::WouldBlock {
+        fd: wait.fd,
+        events: wait.events,
+    };
+    match op.syscall_nowait() {
+        Some(res) if res == -libc::EAGAIN => would_block,
+        // EOPNOTSUPP: this fd lacks RWF_NOWAIT; the call is gated on poll below.
+        Some(res) if res != -libc::EOPNOTSUPP => Attempt::Done(res),
+        _ if wait.poll_first && !ready_now(wait.fd, wait.events) => would_block,
+        _ => Attempt::Done(syscall_restarting(op)),
+    }
+}
+
+/// Whether `fd` has any of `events` (or an error or hangup) right now.
+fn ready_now(fd: RawFd, events: i16) -> bool {
+    let mut pfd = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    matches!(poll_until(&mut pfd, Some(Instant::now())), Polled::Ready)
+}
+
+/// How a wait in poll(2) ended.
+pub(crate) enum Polled {
+    /// An fd is ready (or in error).
+    Ready,
+    /// The deadline passed.
+    TimedOut,
+    /// A signal handler ran.
+    Interrupted,
+}
+
+/// poll(2) of `fds` until one is ready or `deadline` (none: no limit). A failure of poll
+/// itself (a bad fd number is reported in revents, not as one) counts as ready: the call
+/// then reports what is wrong.
+pub(crate) fn poll_until(fds: &mut [libc::pollfd], deadline: Option<Instant>) -> Polled {
+    loop {
+        let ts = deadline.map(|deadline| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            libc::timespec {
+                tv_sec: left.as_secs().min(i64::MAX as u64) as libc::time_t,
+                tv_nsec: libc::c_long::from(left.subsec_nanos()),
+            }
+        });
+        let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |ts| ts as *const _);
+        // SAFETY: `fds` and `ts` are valid for the call.
+        let n = unsafe { sc::ppoll(fds.as_mut_ptr(), fds.len() as u64, ts_ptr) };
+        match n {
+            0 if deadline.is_none_or(|d| Instant::now() >= d) => return Polled::TimedOut,
             0 => continue,
-            n if n > 0 => return Ok(()),
-            n if n == -(libc::EINTR as isize) => continue,
-            // The call itself will report what is wrong with the fd.
-            _ => return Ok(()),
+            n if n == -(libc::EINTR as isize) => return Polled::Interrupted,
+            _ => return Polled::Ready,
         }
     }
 }
 
 #[cold]
-fn fallback_error() -> io::Error {
+pub(crate) fn fallback_error() -> io::Error {
     match thread_backend().0 {
         Backend::Syscall { reason } => {
             io::Error::new(io::ErrorKind::Unsupported, reason.to_string())

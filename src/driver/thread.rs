@@ -93,6 +93,9 @@ impl Local {
         // A ring inherited from the parent is dropped here: its Drop sees the other pid and
         // touches nothing of the parent's.
         *self = Local::Uninit;
+        // Fork children must be told apart from their parent whatever path calls take (a
+        // batch scope without a ring still runs operations the parent started).
+        register_fork_handler();
         let config = config();
         if !config.enabled {
             *self = Local::Syscall(FallbackReason::Disabled);
@@ -102,7 +105,6 @@ impl Local {
             *self = Local::Syscall(reason.clone());
             return;
         }
-        register_fork_handler();
         let mut builder = Ring::builder().hide_fd(true);
         if let Some(idle) = config.sqpoll {
             builder = builder.sqpoll(idle);

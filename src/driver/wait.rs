@@ -8,6 +8,7 @@ use std::os::fd::RawFd;
 
 use super::{BLOCKING, Driver, IGNORED, nonblocking_stream};
 use crate::op::OnSignal;
+use crate::sys::IORING_FEAT_NODROP;
 use crate::sys::syscall::{self as sc, Errno};
 
 /// Entries kept free in the CQ for the blocking path: an operation, its linked timeout and a
@@ -58,7 +59,7 @@ pub(crate) fn ring_failed(e: &io::Error) -> ! {
 /// handler restart the syscall, so the call keeps waiting. Which signal arrived is unknown
 /// here, so any installed handler that would interrupt counts. Runs only after a signal.
 #[cold]
-fn signal_interrupts(on_signal: OnSignal) -> bool {
+pub(crate) fn signal_interrupts(on_signal: OnSignal) -> bool {
     if on_signal == OnSignal::Restart {
         return false;
     }
@@ -111,12 +112,23 @@ impl Driver {
         }
     }
 
-    /// Makes room for `n` more batch entries: SQ space, and CQ space counting everything in
-    /// flight, submitting and waiting for completions as needed.
+    /// Makes room for `n` more batch entries: SQ space (submitting what is queued), and CQ
+    /// space counting everything in flight.
+    ///
+    /// The CQ never makes a batch wait: operations in flight may be waiting for the ones
+    /// about to be queued (reads on a pipe, then the write that feeds them), so waiting for
+    /// their completions could deadlock. With `IORING_FEAT_NODROP` (5.5) the kernel keeps
+    /// completions that find the CQ full in its overflow list until they are reaped, so
+    /// more may be in flight than the CQ holds. Only kernels without it wait here.
     pub(crate) fn make_room(&mut self, n: u32) {
         let capacity = self.ring.cq_entries().saturating_sub(CQ_RESERVE).max(1);
-        while self.completions.in_flight + n > capacity && self.completions.in_flight > 0 {
-            self.wait_one();
+        if self.completions.in_flight + n > capacity {
+            self.reap_into_completions();
+            if self.ring.features() & IORING_FEAT_NODROP == 0 {
+                while self.completions.in_flight + n > capacity && self.completions.in_flight > 0 {
+                    self.wait_one();
+                }
+            }
         }
         if self.ring.sq_space_left() < n {
             self.flush_queued();

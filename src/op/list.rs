@@ -383,6 +383,18 @@ ops! {
         fn short(&self, res: i32) -> bool {
             short_of(res, self.len)
         }
+        // The entry's offset u64::MAX means "the file position"; an offset of that value
+        // goes to the syscall, which answers for it (EINVAL, or ESPIPE on a pipe).
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            self.off_in != Some(u64::MAX) && self.off_out != Some(u64::MAX)
+        }
+        fn syscall(&mut self) -> i32 {
+            self.splice(self.flags)
+        }
+        fn syscall_nowait(&mut self) -> Option<i32> {
+            Some(self.splice(self.flags | libc::SPLICE_F_NONBLOCK))
+        }
     };
 
     /// poll(2) of one fd, waiting without limit; the output is the revents.
@@ -461,6 +473,28 @@ impl Sleep {
         Sleep {
             ts: timespec(duration),
         }
+    }
+}
+
+impl Splice {
+    /// splice(2) with `flags`, the offsets passed as pointers (none for `None`).
+    fn splice(&self, flags: u32) -> i32 {
+        let mut off_in = self.off_in.map(|o| o as i64);
+        let mut off_out = self.off_out.map(|o| o as i64);
+        let ptr = |o: &mut Option<i64>| o.as_mut().map_or(std::ptr::null_mut(), |o| o as *mut i64);
+        // SAFETY: the offsets are locals alive for the call; the kernel reads and writes one
+        // i64 through each non-null pointer.
+        let res = unsafe {
+            sc::splice(
+                self.fd_in,
+                ptr(&mut off_in),
+                self.fd_out,
+                ptr(&mut off_out),
+                self.len,
+                flags,
+            )
+        };
+        res as i32
     }
 }
 

@@ -142,6 +142,17 @@ pub(crate) trait Op: Sized {
         unsafe { crate::ring::emulate(sqe.as_raw()) }
     }
 
+    /// Makes the syscall without waiting, where it has a non-blocking form (see
+    /// [`emulate_nowait`](crate::ring::emulate_nowait)): the result, `-EAGAIN` if it would
+    /// have waited, or `None` if the operation has no such form.
+    #[inline]
+    fn syscall_nowait(&mut self) -> Option<i32> {
+        let mut sqe = Sqe::zeroed();
+        self.prep(&mut sqe);
+        // SAFETY: as for `syscall`.
+        unsafe { crate::ring::emulate_nowait(sqe.as_raw()) }
+    }
+
     // The result.
 
     /// What the call returns on success.

@@ -314,6 +314,48 @@ unsafe fn rw_vectored(
     }
 }
 
+/// Runs `sqe` as its syscall without waiting, where the syscall has a non-blocking form:
+/// reads and writes with `RWF_NOWAIT`, send and receive with `MSG_DONTWAIT`, splice and tee
+/// with `SPLICE_F_NONBLOCK`, poll with a zero timeout. Returns the result, `-EAGAIN` if the
+/// call would have waited (nothing was transferred), or `None` for an opcode with no
+/// non-blocking form. (`RWF_NOWAIT` is refused with `EOPNOTSUPP` by files that lack it.)
+///
+/// # Safety
+/// As [`emulate`].
+pub unsafe fn emulate_nowait(sqe: &IoUringSqe) -> Option<i32> {
+    let mut entry = *sqe;
+    match entry.opcode {
+        IORING_OP_READ | IORING_OP_WRITE | IORING_OP_READV | IORING_OP_WRITEV => {
+            entry.op_flags |= libc::RWF_NOWAIT as u32;
+        }
+        IORING_OP_SEND | IORING_OP_RECV | IORING_OP_SENDMSG | IORING_OP_RECVMSG => {
+            entry.op_flags |= libc::MSG_DONTWAIT as u32;
+        }
+        IORING_OP_SPLICE | IORING_OP_TEE => entry.op_flags |= libc::SPLICE_F_NONBLOCK,
+        IORING_OP_POLL_ADD => {
+            let mut pfd = libc::pollfd {
+                fd: entry.fd,
+                events: entry.op_flags as i16,
+                revents: 0,
+            };
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: one valid pollfd and timespec for the call.
+            let n = unsafe { sc::ppoll(&mut pfd, 1, &zero) };
+            return Some(match n {
+                0 => -libc::EAGAIN,
+                n if n > 0 => i32::from(pfd.revents as u16),
+                n => cvt(n),
+            });
+        }
+        _ => return None,
+    }
+    // SAFETY: the caller's contract; only a flag changed.
+    Some(unsafe { emulate(&entry) })
+}
+
 /// Tries a positioned `IORING_OP_READ`/`READV` entry as preadv2 with `RWF_NOWAIT`: returns
 /// its result when the page cache served the whole request (or end of file, or a lasting
 /// error), `None` when it would block or came up short, so it must go to the ring instead

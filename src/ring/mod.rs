@@ -34,7 +34,7 @@ use std::ptr;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
-pub use emulate::{can_emulate, emulate, try_nowait};
+pub use emulate::{can_emulate, emulate, emulate_nowait, try_nowait};
 pub use entry::{CURRENT_POSITION, Cqe, Sqe};
 pub use error::{DeniedBy, SetupError};
 pub use probe::{Probe, opcode_name};
