@@ -145,15 +145,13 @@ fn on_ring<O: Op>(driver: &mut Driver, op: &mut O) -> Result<i32, Route> {
             .prep_link_timeout(&raw const ts, IORING_TIMEOUT_ABS)
             .user_data(BLOCKING_TIMEOUT);
     }
-    // Checked up front already when check_first (see run_raw).
-    let nonblock = op
-        .waits_on()
-        .filter(|w| !w.check_first)
-        .and_then(|w| Some((w.fd, w.would_block?)));
+    // An operation that may wait on a pipe or socket is first only submitted: if it did not
+    // complete at once, its fd's O_NONBLOCK and socket timeouts decide how long it waits.
+    let check = op.waits_on().filter(|w| w.would_block.is_some());
     // The common case inline: one enter submits the entry and finds it completed first in
     // the CQ. Anything else (a wait, a signal, other completions ahead) goes the long way,
     // which carries on from the same state.
-    let first = if nonblock.is_none() && deadline.is_none() {
+    let first = if check.is_none() && deadline.is_none() {
         // SAFETY: as for wait_blocking below.
         unsafe { driver.submit_and_take_blocking() }
     } else {
@@ -166,7 +164,7 @@ fn on_ring<O: Op>(driver: &mut Driver, op: &mut O) -> Result<i32, Route> {
             // SAFETY: `op`, what it borrows and `ts` stay where they are until this function
             // returns, and wait_blocking returns only after reaping the BLOCKING completion
             // (or after withdrawing the entries unsubmitted).
-            match unsafe { driver.wait_blocking(O::ON_SIGNAL, mark, nonblock, interrupted) } {
+            match unsafe { driver.wait_blocking(O::ON_SIGNAL, mark, check, interrupted) } {
                 Waited::Completed(res) => res,
                 Waited::Withdrawn => return Err(Route::Fallback),
             }

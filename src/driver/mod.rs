@@ -12,6 +12,7 @@
 //!
 //! Single calls (`single.rs`) and batches (`batch/`) sit on top of the driver, side by side.
 
+mod creds;
 mod fdcache;
 mod fork;
 mod reaper;
@@ -55,6 +56,9 @@ pub(crate) struct Driver {
     pub(crate) fds: FdCache,
     /// Completion slots of batch entries, and fixed file slots.
     pub(crate) completions: Completions,
+    /// The credentials an SQPOLL ring's entries run with (see `creds.rs`); `None` without
+    /// SQPOLL, where the kernel uses the submitter's current ones.
+    pinned: Option<creds::Pinned>,
 }
 
 impl Drop for Driver {

@@ -9,11 +9,13 @@ use std::sync::Mutex;
 
 use once_cell::sync::OnceCell;
 
-use super::fork::{fork_generation, register_fork_handler};
+use super::creds::Pinned;
+use super::fork::{fork_generation, in_vfork_child, register_fork_handler};
 use super::{Driver, FdCache};
 use crate::config::{Backend, FallbackReason, config};
 use crate::ring::{Probe, Ring, SetupError};
 use crate::stats::Counters;
+use crate::sys::IORING_SETUP_SQPOLL;
 
 /// What the process learnt from its first ring: the probe, or why io_uring cannot be used.
 struct ProcessInfo {
@@ -80,6 +82,10 @@ impl Local {
             Local::Uninit | Local::Warmup(_) => false,
         };
         if !current {
+            if in_vfork_child() {
+                // The parent's thread-local, shared: run syscalls and leave it as it is.
+                return None;
+            }
             self.init(generation);
         }
         match self {
@@ -120,6 +126,7 @@ impl Local {
                         probe: ring.probe().unwrap_or_else(|_| Probe::empty()),
                     })
                 });
+                let sqpoll = ring.setup_flags() & IORING_SETUP_SQPOLL != 0;
                 *self = match info {
                     Ok(info) => Local::Ring(Driver {
                         ring: std::mem::ManuallyDrop::new(ring),
@@ -129,6 +136,7 @@ impl Local {
                         blocking_result: None,
                         fds: FdCache::default(),
                         completions: Default::default(),
+                        pinned: sqpoll.then(Pinned::now),
                     }),
                     Err(reason) => Local::Syscall(reason.clone()),
                 };

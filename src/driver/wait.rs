@@ -6,8 +6,10 @@
 use std::io;
 use std::os::fd::RawFd;
 
+use std::time::{Duration, Instant};
+
 use super::{BLOCKING, Driver, IGNORED, nonblocking_stream};
-use crate::op::OnSignal;
+use crate::op::{FdWait, OnSignal};
 use crate::sys::IORING_FEAT_NODROP;
 use crate::sys::syscall::{self as sc, Errno};
 
@@ -98,6 +100,7 @@ impl Driver {
     #[cold]
     pub(crate) fn flush_queued(&mut self) {
         while self.ring.sq_pending() > 0 {
+            self.before_submit();
             // SAFETY: every queued entry points to memory its owner keeps until the
             // completion is reaped (blocking ops wait in `wait_blocking`, batch ops in their
             // scope).
@@ -143,6 +146,7 @@ impl Driver {
             self.reap_into_completions();
             return;
         }
+        self.before_submit();
         // SAFETY: every queued entry points to memory its owner keeps until the completion is
         // reaped (batch operations live in their scope, which waits for all of them).
         let res = unsafe { self.ring.submit_and_wait(1) };
@@ -164,6 +168,7 @@ impl Driver {
     /// As [`wait_blocking`](Driver::wait_blocking).
     #[inline]
     pub(crate) unsafe fn submit_and_take_blocking(&mut self) -> FirstWait {
+        self.before_submit();
         // SAFETY: the caller's contract.
         let res = unsafe { self.ring.submit_and_wait(1) };
         self.counters.enter();
@@ -201,9 +206,11 @@ impl Driver {
     ///
     /// On a signal the operation is cancelled (if the syscall would fail with EINTR, see
     /// [`OnSignal`]) and still waited for: a cancelled operation gives `-EINTR`, one that
-    /// completed anyway its own result, so no data is lost. With `nonblock`, the entry is
-    /// only submitted first; if it did not complete at once and the fd is an `O_NONBLOCK`
-    /// stream, it is cancelled and gives the would-block errno, as the syscall would have.
+    /// completed anyway its own result, so no data is lost. With `check`, the entry is only
+    /// submitted first; if it did not complete at once, the fd decides, as it would for the
+    /// syscall: on an `O_NONBLOCK` stream (unless checked before submitting) the entry is
+    /// cancelled and gives the would-block errno; on a socket with a timeout
+    /// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) it waits that long, then is cancelled the same way.
     /// `mark` is where the entries of this call start in the SQ, for a withdrawal.
     ///
     /// # Safety
@@ -213,7 +220,7 @@ impl Driver {
         &mut self,
         on_signal: OnSignal,
         mark: u32,
-        mut nonblock: Option<(RawFd, Errno)>,
+        mut check: Option<FdWait>,
         interrupted_before: bool,
     ) -> Waited {
         let mut cancelled = false;
@@ -222,12 +229,32 @@ impl Driver {
             cancelled = self.cancel_blocking();
         }
         let mut would_block: Option<Errno> = None;
+        // The socket's timeout: when the wait ends, and with which errno.
+        let mut socket_deadline: Option<(Instant, Errno)> = None;
         loop {
-            // An operation that may have to wait on an fd with O_NONBLOCK is first only
-            // submitted: if it did not complete at once, the fd decides below.
-            let wait_nr = if nonblock.is_some() { 0 } else { 1 };
-            // SAFETY: the caller's contract.
-            let res = unsafe { self.ring.submit_and_wait(wait_nr) };
+            // An operation that may have to wait on a pipe or socket is first only submitted:
+            // if it did not complete at once, the fd decides below.
+            let wait_nr = if check.is_some() { 0 } else { 1 };
+            self.before_submit();
+            let res = match socket_deadline {
+                Some((until, errno)) if !cancelled => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    // SAFETY: the caller's contract.
+                    match unsafe { self.ring.submit_and_wait_timeout(1, left) } {
+                        Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => {
+                            // The socket's timeout ran out: cancelled, the syscall's EAGAIN.
+                            if self.cancel_blocking() {
+                                cancelled = true;
+                                would_block = Some(errno);
+                            }
+                            Ok(0)
+                        }
+                        other => other,
+                    }
+                }
+                // SAFETY: the caller's contract.
+                _ => unsafe { self.ring.submit_and_wait(wait_nr) },
+            };
             self.counters.enter();
             let mut interrupted = false;
             if let Err(e) = &res {
@@ -256,14 +283,28 @@ impl Driver {
                     _ => r,
                 });
             }
-            if let Some((fd, errno)) = nonblock.take() {
-                // io_uring waits for a pipe or socket even when it is O_NONBLOCK; the
-                // syscall would fail at once instead.
-                if nonblocking_stream(fd) && self.cancel_blocking() {
-                    cancelled = true;
-                    would_block = Some(errno);
+            if let Some(wait) = check.take() {
+                let errno = wait.would_block.unwrap_or(Errno(libc::EAGAIN));
+                if !wait.check_first && nonblocking_stream(wait.fd) {
+                    // io_uring waits for a pipe or socket even when it is O_NONBLOCK; the
+                    // syscall would fail at once instead.
+                    if self.cancel_blocking() {
+                        cancelled = true;
+                        would_block = Some(errno);
+                    }
+                } else if let Some(timeout) = socket_timeout(wait.fd, wait.events) {
+                    // The syscall would wait only this long (the ring ignores the socket's
+                    // own timer).
+                    socket_deadline = Some((Instant::now() + timeout, errno));
                 }
                 continue;
+            }
+            if socket_deadline.is_some() && res.is_ok() && !reaped {
+                // A timed wait that ended with nothing reaped: its time ran out (handled
+                // above) or a signal came; only the latter interrupts.
+                if would_block.is_some() {
+                    continue;
+                }
             }
             // With min_complete 1, an enter that returns with nothing to reap was cut short
             // by a signal (its handler has run by now).
@@ -277,4 +318,27 @@ impl Driver {
             }
         }
     }
+}
+
+/// The timeout (`SO_RCVTIMEO` for a wait to read, `SO_SNDTIMEO` to write) of socket `fd`, if
+/// it has one; `None` for other fds. Read when a call is about to wait, every time (the
+/// application may change it with setsockopt at any moment).
+fn socket_timeout(fd: RawFd, events: i16) -> Option<Duration> {
+    let option = if events & libc::POLLOUT != 0 {
+        libc::SO_SNDTIMEO
+    } else {
+        libc::SO_RCVTIMEO
+    };
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let mut len = size_of::<libc::timeval>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `tv`, and `len` back.
+    let res =
+        unsafe { sc::getsockopt(fd, libc::SOL_SOCKET, option, (&raw mut tv).cast(), &mut len) };
+    if res != 0 || (tv.tv_sec <= 0 && tv.tv_usec <= 0) {
+        return None;
+    }
+    Some(Duration::new(tv.tv_sec as u64, 0) + Duration::from_micros(tv.tv_usec as u64))
 }

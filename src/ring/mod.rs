@@ -786,6 +786,24 @@ impl Ring {
         self.register(IORING_REGISTER_FILES_UPDATE, (&raw mut update).cast(), nr)
     }
 
+    /// Registers the calling task's current credentials (`IORING_REGISTER_PERSONALITY`, 5.6)
+    /// and returns their id, for [`Sqe::personality`].
+    pub fn register_personality(&mut self) -> io::Result<u16> {
+        self.register(IORING_REGISTER_PERSONALITY, ptr::null_mut(), 0)
+            .map(|id| id as u16)
+    }
+
+    /// Sets `personality` on every entry filled but not yet submitted.
+    pub(crate) fn stamp_unpublished(&mut self, personality: u16) {
+        self.sq.stamp_unpublished(personality);
+    }
+
+    /// Entries filled but not yet published to the kernel.
+    #[inline]
+    pub(crate) fn sq_unpublished(&self) -> u32 {
+        self.sq.unpublished()
+    }
+
     /// Drops the fixed file table (`IORING_UNREGISTER_FILES`).
     pub fn unregister_files(&mut self) -> io::Result<()> {
         self.register(IORING_UNREGISTER_FILES, ptr::null_mut(), 0)

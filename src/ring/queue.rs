@@ -84,6 +84,29 @@ impl SubmissionQueue {
         self.sqe_tail.wrapping_sub(self.head())
     }
 
+    /// Sets the personality (registered credentials) of every filled slot not yet published
+    /// to the kernel.
+    pub(crate) fn stamp_unpublished(&mut self, personality: u16) {
+        // SAFETY: ktail points into the live SQ ring mapping; only we store it.
+        let published = unsafe { &*self.ktail }.load(Ordering::Relaxed);
+        let mut tail = published;
+        while tail != self.sqe_tail {
+            let index = (tail & self.mask) as usize;
+            // SAFETY: index < entries; the slot is filled and not yet published, so the
+            // kernel does not read it until the next flush.
+            unsafe { (*self.sqes.add(index)).personality = personality };
+            tail = tail.wrapping_add(1);
+        }
+    }
+
+    /// Filled slots not yet published to the kernel.
+    #[inline]
+    pub(crate) fn unpublished(&self) -> u32 {
+        // SAFETY: as in stamp_unpublished.
+        self.sqe_tail
+            .wrapping_sub(unsafe { &*self.ktail }.load(Ordering::Relaxed))
+    }
+
     /// Moves the tail back to `mark`, withdrawing the entries from there on, if the kernel
     /// has consumed none of them. Only sound without SQPOLL, where the head moves only inside
     /// our own enter.

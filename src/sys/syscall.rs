@@ -436,6 +436,59 @@ pub struct KernelSigaction {
     pub mask: u64,
 }
 
+/// The calling thread's credentials as the kernel checks them: real, effective, saved and
+/// filesystem ids, supplementary groups and capabilities. Read with raw syscalls (seven),
+/// so a change made behind the crate's back (setuid, setgroups, capset, a raw syscall) is
+/// seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    uids: [u32; 4],
+    gids: [u32; 4],
+    groups: Vec<u32>,
+    caps: [u32; 6],
+}
+
+impl Credentials {
+    /// The calling thread's credentials now.
+    pub fn current() -> Credentials {
+        let mut uids = [0u32; 4];
+        let mut gids = [0u32; 4];
+        // SAFETY: getresuid/getresgid write three u32s each to valid pointers; setfsuid and
+        // setfsgid with -1 (an invalid id) change nothing and return the current one.
+        unsafe {
+            let u = uids.as_mut_ptr();
+            sys!(libc::SYS_getresuid, u, u.add(1), u.add(2));
+            let g = gids.as_mut_ptr();
+            sys!(libc::SYS_getresgid, g, g.add(1), g.add(2));
+            uids[3] = sys!(libc::SYS_setfsuid, u32::MAX) as u32;
+            gids[3] = sys!(libc::SYS_setfsgid, u32::MAX) as u32;
+        }
+        let mut groups = vec![0u32; 64];
+        loop {
+            // SAFETY: getgroups writes at most `groups.len()` ids into the buffer.
+            let n = unsafe { sys!(libc::SYS_getgroups, groups.len(), groups.as_mut_ptr()) };
+            if n == -(libc::EINVAL as isize) {
+                let more = groups.len() * 4;
+                groups.resize(more, 0);
+                continue;
+            }
+            groups.truncate(n.max(0) as usize);
+            break;
+        }
+        // _LINUX_CAPABILITY_VERSION_3: a header, then two data structs of three u32s.
+        let mut header = [0x2008_0522u32, 0];
+        let mut caps = [0u32; 6];
+        // SAFETY: capget reads the header and writes two data structs for version 3.
+        unsafe { sys!(libc::SYS_capget, header.as_mut_ptr(), caps.as_mut_ptr()) };
+        Credentials {
+            uids,
+            gids,
+            groups,
+            caps,
+        }
+    }
+}
+
 /// getpid(2).
 #[inline]
 pub fn getpid() -> libc::pid_t {
