@@ -12,10 +12,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::batch::{Batch, Handle};
+use crate::batch::{Batch, BatchBuf, BatchData, BatchFd, BatchOwnedFd, Handle, Uses};
 use crate::config::Status;
 use crate::driver::thread_backend;
-use crate::op::{self, Accept, CPath, Op, RawSockAddr, Sleep};
+use crate::op::{self, Accept, CPath, Op, RawBuf, RawData, RawSockAddr, Sleep};
 use crate::ring::CURRENT_POSITION;
 use crate::single::run;
 use crate::sys::*;
@@ -28,6 +28,8 @@ pub const CWD: BorrowedFd<'static> = unsafe { BorrowedFd::borrow_raw(libc::AT_FD
 /// The Rust type an argument kind takes, in a blocking call or a batch method.
 macro_rules! arg_type {
     (call Fd) => { impl AsFd };
+    (call Dir) => { impl AsFd };
+    (call AnyFd) => { impl AsFd };
     (call Path) => { impl AsRef<Path> };
     (call Buf) => { &[u8] };
     (call BufMut) => { &mut [u8] };
@@ -38,11 +40,14 @@ macro_rules! arg_type {
     (call Off) => { u64 };
     (call $t:tt) => { $t };
     // Borrowed for the scope (or kept by it), so the fd stays open (and its number ours)
-    // while the kernel may still look it up.
-    ($s:lifetime Fd) => { impl AsFd + $s };
+    // while the kernel may still look it up; the main fd may also be a scope-born one.
+    ($s:lifetime Fd) => { impl BatchFd<$s> };
+    ($s:lifetime Dir) => { impl AsFd + $s };
+    ($s:lifetime AnyFd) => { impl AsFd + $s };
+    ($s:lifetime OwnedFd) => { impl BatchOwnedFd<$s> };
     ($s:lifetime Path) => { impl AsRef<Path> };
-    ($s:lifetime Buf) => { &$s [u8] };
-    ($s:lifetime BufMut) => { &$s mut [u8] };
+    ($s:lifetime Buf) => { impl BatchData<$s> };
+    ($s:lifetime BufMut) => { impl BatchBuf<$s> };
     ($s:lifetime IoVec) => { &$s [IoSlice<$s>] };
     ($s:lifetime IoVecMut) => { &$s mut [IoSliceMut<$s>] };
     ($s:lifetime Addr) => { &SocketAddr };
@@ -56,21 +61,50 @@ macro_rules! arg_value {
     (call Fd, $a:ident) => {
         $a.as_fd().as_raw_fd()
     };
-    (($s:ident) Fd, $a:ident) => {{
+    (call Dir, $a:ident) => {
+        $a.as_fd().as_raw_fd()
+    };
+    (call AnyFd, $a:ident) => {
+        $a.as_fd().as_raw_fd()
+    };
+    (($s:ident, $u:ident) Fd, $a:ident) => {
+        $u.fd($a.into_fd_arg($s))
+    };
+    (($s:ident, $u:ident) Dir, $a:ident) => {{
         let fd = $a.as_fd().as_raw_fd();
         $s.keep($a);
         fd
     }};
+    (($s:ident, $u:ident) AnyFd, $a:ident) => {{
+        let fd = $a.as_fd().as_raw_fd();
+        $s.keep($a);
+        fd
+    }};
+    (($s:ident, $u:ident) OwnedFd, $a:ident) => {
+        $u.closes($a.into_owned_arg())
+    };
+    (($s:ident, $u:ident) Buf, $a:ident) => {
+        $u.data($a.into_write_arg())
+    };
+    (($s:ident, $u:ident) BufMut, $a:ident) => {
+        $u.buf($a.into_read_arg())
+    };
     (call Path, $a:ident) => {
         CPath::new($a.as_ref())?
     };
-    (($s:ident) Path, $a:ident) => {
+    (($s:ident, $u:ident) Path, $a:ident) => {
         CPath::heap($a.as_ref())?
     };
     ($mode:tt Addr, $a:ident) => {
         RawSockAddr::new($a)
     };
-    ($mode:tt OwnedFd, $a:ident) => {
+    (call Buf, $a:ident) => {
+        RawData::from($a)
+    };
+    (call BufMut, $a:ident) => {
+        RawBuf::from($a)
+    };
+    (call OwnedFd, $a:ident) => {
         $a.into_raw_fd()
     };
     // A file offset as pread(2) takes it: an off_t, so beyond i64::MAX is EINVAL (and
@@ -107,12 +141,14 @@ macro_rules! calls {
                 #[doc = concat!("Queues [`", stringify!($name), "`](crate::", stringify!($name),
                     "()) in the batch; [`Handle::wait`] gives its result.")]
                 #[allow(clippy::redundant_closure_call)] // the closure scopes `?` for conversions
+                #[allow(unused_mut, reason = "only calls with an fd or a buffer fill `uses`")]
                 pub fn $name(&'scope self, $($arg: arg_type!('scope $kind)),*) -> Handle<'scope, $out> {
-                    let op = (move || -> io::Result<_> {
-                        $(let $arg = arg_value!((self) $kind, $arg);)*
+                    let mut uses = Uses::default();
+                    let op = (|| -> io::Result<_> {
+                        $(let $arg = arg_value!((self, uses) $kind, $arg);)*
                         Ok(op::$op $body)
                     })();
-                    self.push(op)
+                    self.push_using(op, uses)
                 }
             )*
         }
@@ -175,18 +211,18 @@ calls! {
     ///
     /// `IORING_OP_OPENAT` (5.6; a direct syscall before). Retried on `EINTR`, as std.
     fn open(path: Path, flags: i32, mode: u32) -> OwnedFd =
-        OpenAt { dir: libc::AT_FDCWD, path, flags, mode };
+        OpenAt { dir: libc::AT_FDCWD, path, flags, mode, fixed: None };
 
     /// `openat(2)`: opens `path` relative to `dir` ([`CWD`] for the current directory).
     ///
     /// `IORING_OP_OPENAT` (5.6; a direct syscall before). Retried on `EINTR`, as std.
-    fn openat(dir: Fd, path: Path, flags: i32, mode: u32) -> OwnedFd =
-        OpenAt { dir, path, flags, mode };
+    fn openat(dir: Dir, path: Path, flags: i32, mode: u32) -> OwnedFd =
+        OpenAt { dir, path, flags, mode, fixed: None };
 
     /// `close(2)`: closes the fd. The fd is gone afterwards even on error, as with close(2).
     ///
     /// `IORING_OP_CLOSE` (5.6; a direct syscall before).
-    fn close(fd: OwnedFd) -> () = Close { fd };
+    fn close(fd: OwnedFd) -> () = Close { fd, fixed: None };
 
     /// `fsync(2)`: flushes the file's data and metadata to its device.
     ///
@@ -228,35 +264,35 @@ calls! {
     ///
     /// `IORING_OP_STATX` (5.6; a direct syscall before). The kernel always hands it to a
     /// worker thread, so a single call is slower than the syscall; batch them.
-    fn statx(dir: Fd, path: Path, flags: i32, mask: u32) -> libc::statx =
+    fn statx(dir: Dir, path: Path, flags: i32, mask: u32) -> libc::statx =
         Statx { dir, path, flags, mask, buf: std::mem::MaybeUninit::uninit() };
 
     /// `mkdirat(2)`: creates directory `path` relative to `dir`.
     ///
     /// `IORING_OP_MKDIRAT` (5.15; a direct syscall before).
-    fn mkdirat(dir: Fd, path: Path, mode: u32) -> () = MkdirAt { dir, path, mode };
+    fn mkdirat(dir: Dir, path: Path, mode: u32) -> () = MkdirAt { dir, path, mode };
 
     /// `unlinkat(2)`: removes `path` relative to `dir` (a directory with `AT_REMOVEDIR`).
     ///
     /// `IORING_OP_UNLINKAT` (5.11; a direct syscall before).
-    fn unlinkat(dir: Fd, path: Path, flags: i32) -> () = UnlinkAt { dir, path, flags };
+    fn unlinkat(dir: Dir, path: Path, flags: i32) -> () = UnlinkAt { dir, path, flags };
 
     /// `renameat2(2)`: renames `old` (relative to `old_dir`) to `new` (relative to
     /// `new_dir`); `flags` are `RENAME_NOREPLACE`, `RENAME_EXCHANGE`, ... or 0.
     ///
     /// `IORING_OP_RENAMEAT` (5.11; a direct syscall before).
-    fn renameat(old_dir: Fd, old: Path, new_dir: Fd, new: Path, flags: u32) -> () =
+    fn renameat(old_dir: Dir, old: Path, new_dir: Dir, new: Path, flags: u32) -> () =
         RenameAt { old_dir, old, new_dir, new, flags };
 
     /// `symlinkat(2)`: creates a symlink at `link` (relative to `dir`) pointing to `target`.
     ///
     /// `IORING_OP_SYMLINKAT` (5.15; a direct syscall before).
-    fn symlinkat(target: Path, dir: Fd, link: Path) -> () = SymlinkAt { target, dir, link };
+    fn symlinkat(target: Path, dir: Dir, link: Path) -> () = SymlinkAt { target, dir, link };
 
     /// `linkat(2)`: creates a hard link `new` to `old`; `flags` may be `AT_SYMLINK_FOLLOW`.
     ///
     /// `IORING_OP_LINKAT` (5.15; a direct syscall before).
-    fn linkat(old_dir: Fd, old: Path, new_dir: Fd, new: Path, flags: i32) -> () =
+    fn linkat(old_dir: Dir, old: Path, new_dir: Dir, new: Path, flags: i32) -> () =
         LinkAt { old_dir, old, new_dir, new, flags };
 
     /// `socket(2)`: a new socket. `ty` may carry `SOCK_NONBLOCK | SOCK_CLOEXEC`.
@@ -310,7 +346,7 @@ calls! {
     /// the file position.
     ///
     /// `IORING_OP_SPLICE` (5.7; a direct syscall before).
-    fn splice(fd_in: Fd, off_in: Offset, fd_out: Fd, off_out: Offset, len: usize, flags: u32) -> usize =
+    fn splice(fd_in: AnyFd, off_in: Offset, fd_out: AnyFd, off_out: Offset, len: usize, flags: u32) -> usize =
         Splice { fd_in, off_in, fd_out, off_out, len, flags };
 
     /// `poll(2)` of one fd without a time limit: returns the `revents` (`libc::POLL*`).

@@ -83,7 +83,9 @@ mod stats;
 pub mod sys;
 mod timeout;
 
-pub use batch::{Batch, Handle, Window, batch};
+pub use batch::{
+    Batch, BatchBuf, BatchData, BatchFd, BatchOwnedFd, Handle, ScopeBuf, ScopeFd, Window, batch,
+};
 pub use calls::*;
 pub use config::{
     Backend, Config, ConfigError, DEFAULT_ENTRIES, DEFAULT_WARMUP_CALLS, Dispatch, Fallback,

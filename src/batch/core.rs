@@ -10,10 +10,10 @@ use super::arena::Arena;
 use super::emulate::EmulatedChain;
 use super::erased::OpFns;
 use crate::driver::{
-    Driver, Slot, auto_dispatch, auto_syscall_in_batch, forget_fd, fork_generation, run_syscall,
-    with_driver,
+    Driver, FixedSlot, Slot, auto_dispatch, auto_syscall_in_batch, forget_fd, fork_generation,
+    run_syscall, with_driver,
 };
-use crate::op::{self, Op};
+use crate::op::{self, FixedUse, Op};
 use crate::stats::Counters;
 use crate::sys::*;
 
@@ -47,6 +47,36 @@ pub(super) struct Queued {
     pub(super) fired: bool,
     /// Run as syscalls because the ring lacks the operation (`Fallback::Error` refuses).
     pub(super) fallback: bool,
+    /// The entry whose fd (a scope fd) this one uses as its main fd.
+    pub(super) fd_entry: Option<usize>,
+    /// For an entry that makes an fd: the fixed file slot it opened into.
+    pub(super) fixed_slot: Option<u32>,
+    /// For an entry that makes an fd: the fd is no longer the scope's (taken by its
+    /// handle, or closed by a call that completed), so the scope does not close it.
+    pub(super) fd_gone: bool,
+    /// For an entry that makes an fd: the call of the scope that closes it. Calls queued
+    /// after it find the fd gone (`EBADF`).
+    pub(super) closer: Option<usize>,
+}
+
+/// A buffer of the scope's pool.
+pub(super) struct PoolBuf {
+    pub(super) ptr: *mut u8,
+    pub(super) len: usize,
+    /// Entries that name it.
+    pub(super) users: Vec<usize>,
+    /// Its bytes are lent out (`Batch::view`): no operation may name it meanwhile.
+    pub(super) viewing: bool,
+}
+
+/// What a scope fd stands for when an entry that uses it starts.
+pub(super) enum ScopeFdValue {
+    /// A fixed file slot.
+    Fixed(u32),
+    /// An fd number.
+    Raw(i32),
+    /// Nothing: the open failed, or the fd was taken or closed (`EBADF`).
+    Bad,
 }
 
 pub(super) enum State {
@@ -102,6 +132,10 @@ pub(super) struct Core {
     pub(super) returned: Cell<bool>,
     /// Chains running as syscalls.
     pub(super) emulated: RefCell<Vec<EmulatedChain>>,
+    /// The scope's buffer pool.
+    pub(super) bufs: RefCell<Vec<PoolBuf>>,
+    /// The scope fd the entry being pushed uses (see `push_with`).
+    pub(super) pending_fd: Cell<Option<usize>>,
 }
 
 /// A value kept in the arena until the scope ends, and its drop function.
@@ -117,6 +151,29 @@ impl Core {
         }
     }
 
+    /// Queues an operation that names the fd made by entry `fd_entry` (and `closes` it),
+    /// and returns its index.
+    pub(super) fn push_with<O: Op>(
+        &self,
+        op: io::Result<O>,
+        fd_entry: Option<usize>,
+        closes: bool,
+    ) -> usize {
+        if fd_entry.is_none() {
+            return self.push(op);
+        }
+        // Set before it may start (push starts a full queue).
+        self.pending_fd.set(fd_entry);
+        let index = self.push(op);
+        if let (Some(j), true) = (fd_entry, closes) {
+            let mut queued = self.queued.borrow_mut();
+            if queued[j].closer.is_none() {
+                queued[j].closer = Some(index);
+            }
+        }
+        index
+    }
+
     /// Queues an operation (or a conversion error) and returns its index.
     pub(super) fn push<O: Op>(&self, op: io::Result<O>) -> usize {
         let (op, mut state) = match op {
@@ -126,6 +183,7 @@ impl Core {
         let flags = self.next_flags.replace(0);
         let link = self.linking.get();
         let deadline = crate::timeout::current_deadline();
+        let fd_entry = self.pending_fd.take();
         if flags & IOSQE_IO_DRAIN != 0 {
             self.drain_queued.set(true);
         }
@@ -133,6 +191,7 @@ impl Core {
             && !link
             && flags == 0
             && deadline.is_none()
+            && fd_entry.is_none()
             && !self.drain_queued.get()
             && auto_dispatch()
         {
@@ -152,6 +211,10 @@ impl Core {
             timeout_slot: None,
             fired: false,
             fallback: false,
+            fd_entry,
+            fixed_slot: None,
+            fd_gone: false,
+            closer: None,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -195,38 +258,47 @@ impl Core {
     /// it can; else it runs as syscalls (see `emulate.rs`), a failure (or a short transfer,
     /// as the kernel counts it) cancelling the rest of the chain.
     fn start(&self, range: Range<usize>) {
+        // Scope fds made by entries started before: their results must be known first.
+        let earlier: Vec<usize> = self.queued.borrow()[range.clone()]
+            .iter()
+            .filter_map(|q| q.fd_entry)
+            .filter(|&j| j < range.start)
+            .collect();
+        for j in earlier {
+            self.settle(j);
+        }
         if self.forked() {
             // A fork child's scope must not leave operations in its ring past the waits
             // that give up on the parent's: they run as syscalls.
             self.emulate(range, |_| true);
             return;
         }
-        let offset = range.start;
         // Chains that could not go on the ring, with whether the ring has each entry's
         // operation (else it is a fallback).
         let mut to_emulate: Vec<(Range<usize>, Vec<bool>)> = Vec::new();
-        let mut queued = self.queued.borrow_mut();
-        let entries = &mut queued[range.clone()];
+        let mut guard = self.queued.borrow_mut();
+        let queued = &mut *guard;
         let auto = auto_dispatch();
         let on_driver = with_driver(|driver| {
-            let mut begin = 0;
+            let mut begin = range.start;
             // After a drained entry, nothing may run ahead of what was queued before it.
             let mut drained = false;
-            while begin < entries.len() {
+            while begin < range.end {
                 if !auto {
-                    begin += Self::start_plain(driver, &mut entries[begin..]);
-                    if begin == entries.len() {
+                    begin += Self::start_plain(driver, &mut queued[begin..range.end]);
+                    if begin == range.end {
                         break;
                     }
                 }
-                let end = begin
-                    + entries[begin..]
-                        .iter()
-                        .position(|q| !q.link)
-                        .map_or(entries.len() - begin, |p| p + 1);
-                let chain = &mut entries[begin..end];
-                drained |= chain.iter().any(|q| q.flags & IOSQE_IO_DRAIN != 0);
-                if !Self::start_on_ring(driver, chain, !drained) {
+                let end = (begin..range.end)
+                    .find(|&i| !queued[i].link)
+                    .map_or(range.end, |i| i + 1);
+                drained |= queued[begin..end]
+                    .iter()
+                    .any(|q| q.flags & IOSQE_IO_DRAIN != 0);
+                let on_ring = Self::resolve_scope_fds(driver, queued, begin..end)
+                    && Self::start_on_ring(driver, &mut queued[begin..end], !drained);
+                if !on_ring {
                     if drained {
                         // Run as syscalls only once everything before has completed, as the
                         // kernel would have held a drained entry.
@@ -235,8 +307,9 @@ impl Core {
                             driver.wait_one();
                         }
                     }
+                    let chain = &mut queued[begin..end];
                     let has = chain.iter().map(|q| (q.fns.has)(driver)).collect();
-                    to_emulate.push((offset + begin..offset + end, has));
+                    to_emulate.push((begin..end, has));
                     // Fixed file chains cannot run as syscalls; free their slots.
                     for q in chain.iter_mut() {
                         if let Some(index) = q.detached.take() {
@@ -247,13 +320,140 @@ impl Core {
                 begin = end;
             }
         });
-        drop(queued);
+        drop(guard);
         if on_driver.is_none() {
             self.emulate(range, |_| true);
         }
         for (chain, has) in to_emulate {
             let first = chain.start;
             self.emulate(chain, |i| !has[i - first]);
+        }
+    }
+
+    /// Before chain `chain` goes on the ring: fills in the scope fds its entries use. One
+    /// made in the same chain goes into a fixed file the later entries name (so they can
+    /// run before it exists); one made before is its result, known by now. Returns
+    /// `false`, changing nothing, if the chain cannot go on the ring that way (no fixed
+    /// files, no slot free, an operation that cannot make a fixed file): it then runs as
+    /// syscalls, with the fds filled in as they come.
+    fn resolve_scope_fds(driver: &mut Driver, queued: &mut [Queued], chain: Range<usize>) -> bool {
+        if !chain.clone().any(|k| queued[k].fd_entry.is_some()) {
+            return true;
+        }
+        // The makers in this chain whose fd a later entry of it uses.
+        let mut makers: Vec<usize> = chain
+            .clone()
+            .filter_map(|k| queued[k].fd_entry)
+            .filter(|j| chain.contains(j) && queued[*j].fixed_slot.is_none())
+            .collect();
+        makers.sort_unstable();
+        makers.dedup();
+        if !makers.is_empty() {
+            let can = driver.supports(IORING_OP_FIXED_FD_INSTALL)
+                && makers.iter().all(|&j| {
+                    queued[j].fns.makes_fixed && matches!(queued[j].state, State::Queued)
+                });
+            if !can {
+                return false;
+            }
+            let mut slots = Vec::with_capacity(makers.len());
+            for _ in &makers {
+                match driver.fixed_slot() {
+                    FixedSlot::Free(slot) => slots.push(slot),
+                    _ => {
+                        for slot in slots {
+                            driver.release_fixed_slot(slot);
+                        }
+                        return false;
+                    }
+                }
+            }
+            for (&j, slot) in makers.iter().zip(slots) {
+                // SAFETY: a Queued entry holds its live operation, not yet prepared.
+                unsafe { (queued[j].fns.make_fixed)(queued[j].op, slot) };
+                queued[j].fixed_slot = Some(slot);
+            }
+        }
+        for k in chain.clone() {
+            let Some(j) = queued[k].fd_entry else {
+                continue;
+            };
+            let value = if chain.contains(&j) {
+                match queued[j].fixed_slot {
+                    Some(slot) => ScopeFdValue::Fixed(slot),
+                    None => ScopeFdValue::Bad,
+                }
+            } else {
+                // Made in an earlier chain of this start, already on the ring: the entry
+                // waits for it. One that runs as syscalls is not done yet: so must this one.
+                match queued[j].state {
+                    State::Ring { slot } => {
+                        while driver.completions.is_pending(slot) {
+                            driver.wait_one();
+                        }
+                    }
+                    State::Queued | State::Emulated => return false,
+                    _ => {}
+                }
+                scope_fd_value(queued, j, k, Some(driver))
+            };
+            Self::fill_fd(&mut queued[k], value);
+        }
+        true
+    }
+
+    /// Fills in entry `q`'s main fd: a fixed file, a number, or -1 (`EBADF`).
+    pub(super) fn fill_fd(q: &mut Queued, value: ScopeFdValue) {
+        if !matches!(q.state, State::Queued | State::Emulated) || q.op.is_null() {
+            return;
+        }
+        // SAFETY: a queued entry holds its live operation, not yet prepared or run.
+        unsafe {
+            match value {
+                ScopeFdValue::Fixed(slot) => match (q.fns.use_fixed)(q.op, slot) {
+                    FixedUse::Flag => q.flags |= IOSQE_FIXED_FILE,
+                    FixedUse::Own => {}
+                    FixedUse::Unsupported => {
+                        (q.fns.set_main_fd)(q.op, -1);
+                    }
+                },
+                ScopeFdValue::Raw(fd) => {
+                    (q.fns.set_main_fd)(q.op, fd);
+                }
+                ScopeFdValue::Bad => {
+                    (q.fns.set_main_fd)(q.op, -1);
+                }
+            }
+        }
+    }
+
+    /// Waits until entry `j` has finished: its result is then known, and left for its
+    /// handle.
+    pub(super) fn settle(&self, j: usize) {
+        if j >= self.started.get() {
+            self.start_pending();
+        }
+        let (state, timeout_slot) = {
+            let queued = self.queued.borrow();
+            let q = &queued[j];
+            let state = match q.state {
+                State::Ring { slot } => Some(slot),
+                State::Emulated => None,
+                _ => return,
+            };
+            (state, q.timeout_slot)
+        };
+        match state {
+            Some(slot) => {
+                with_driver(|d| {
+                    for slot in std::iter::once(slot).chain(timeout_slot) {
+                        while d.completions.is_pending(slot) {
+                            d.wait_one();
+                        }
+                    }
+                });
+            }
+            None => self.emulate_until(Some(j)),
         }
     }
 
@@ -272,8 +472,9 @@ impl Core {
                 let plain = q.detached.is_none()
                     && !q.link
                     && q.deadline.is_none()
+                    && q.fd_entry.is_none()
                     && matches!(q.state, State::Queued)
-                    && unsafe { (q.fns.fits)(q.op, &mut *driver) };
+                    && unsafe { (q.fns.fits)(q.op, &mut *driver, false) };
                 if !plain {
                     break;
                 }
@@ -303,7 +504,7 @@ impl Core {
             matches!(q.state, State::Queued)
                 && !auto_syscall_in_batch(q.fns.punted)
                 // SAFETY: every Queued entry holds a live operation.
-                && unsafe { (q.fns.fits)(q.op, &mut *driver) }
+                && unsafe { (q.fns.fits)(q.op, &mut *driver, q.flags & IOSQE_FIXED_FILE != 0) }
         });
         if !fits || sqes > driver.ring.sq_entries() as usize {
             return false;
@@ -375,6 +576,23 @@ impl Core {
         // A wait starts everything queued before it: the awaited operation may depend on
         // one queued after it (a read on a pipe, then the write that feeds it).
         self.start_pending();
+        let makes_fd = {
+            let q = &self.queued.borrow()[index];
+            !q.op.is_null() && q.fns.makes_fd
+        };
+        if makes_fd {
+            // Handing out an fd that calls of the scope still use would let the caller
+            // close it (and its number be reused) under them: they finish first.
+            let users: Vec<usize> = self.queued.borrow()[index + 1..]
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| q.fd_entry == Some(index))
+                .map(|(k, _)| index + 1 + k)
+                .collect();
+            for user in users {
+                self.settle(user);
+            }
+        }
         let (state, timeout_slot, op, after, fns) = {
             let mut queued = self.queued.borrow_mut();
             let q = &mut queued[index];
@@ -447,12 +665,101 @@ impl Core {
                 forget_fd(fd);
             }
         }
+        let mut res = res;
+        if makes_fd {
+            res = self.hand_out_fd(index, res, op);
+        }
+        self.note_close(index, &res);
         Some(Taken {
             res,
             timed_out,
             op,
             after,
         })
+    }
+
+    /// The result of fd-making entry `index` as its handle gives it: the fd, which is the
+    /// caller's from now on. A fixed file is installed as a regular fd; an fd `close`d in
+    /// the scope is gone (`EBADF`).
+    fn hand_out_fd(&self, index: usize, res: io::Result<i32>, op: *mut ()) -> io::Result<i32> {
+        let (gone, fixed, fns) = {
+            let mut queued = self.queued.borrow_mut();
+            let q = &mut queued[index];
+            let gone = q.fd_gone || q.closer.is_some();
+            q.fd_gone = true;
+            (gone, q.fixed_slot, q.fns)
+        };
+        match res {
+            // The scope closed it (Batch::close of its ScopeFd); its number may be someone
+            // else's by now.
+            Ok(r) if r >= 0 && gone => Ok(-libc::EBADF),
+            Ok(r) if r >= 0 => match fixed {
+                Some(slot) => {
+                    // SAFETY: op is this entry's live operation, taken out by the caller.
+                    let cloexec = unsafe { (fns.cloexec)(op) };
+                    self.queued.borrow_mut()[index].fixed_slot = None;
+                    self.install_fixed(slot, cloexec)
+                }
+                None => Ok(r),
+            },
+            other => other,
+        }
+    }
+
+    /// After the result of entry `index` is known: if it closed a scope fd, the fd is gone,
+    /// and a fixed file's slot is free again.
+    pub(super) fn note_close(&self, index: usize, res: &io::Result<i32>) {
+        let maker = {
+            let queued = self.queued.borrow();
+            match queued[index].fd_entry {
+                Some(j) if queued[j].closer == Some(index) => j,
+                _ => return,
+            }
+        };
+        if matches!(res, Ok(r) if *r >= 0) {
+            let slot = {
+                let mut queued = self.queued.borrow_mut();
+                queued[maker].fd_gone = true;
+                queued[maker].fixed_slot.take()
+            };
+            if let Some(slot) = slot {
+                with_driver(|d| d.release_fixed_slot(slot));
+            }
+        }
+    }
+
+    /// A regular fd for fixed file `slot`, which is then closed (its close frees the slot
+    /// when it completes, whatever the install gave).
+    fn install_fixed(&self, slot: u32, cloexec: bool) -> io::Result<i32> {
+        let outer = self.linking.replace(false);
+        self.start_pending();
+        self.linking.set(true);
+        let flags = if cloexec {
+            0
+        } else {
+            IORING_FIXED_FD_NO_CLOEXEC
+        };
+        let install = self.push(Ok(op::FixedInstall { index: slot, flags }));
+        self.linking.set(false);
+        let close = self.push(Ok(op::CloseFixed { index: slot }));
+        self.linking.set(outer);
+        {
+            let mut queued = self.queued.borrow_mut();
+            queued[install].flags |= IOSQE_IO_HARDLINK;
+            queued[close].detached = Some(slot);
+        }
+        self.start_pending();
+        match self.take_result(install) {
+            Some(taken) => {
+                if let Ok(fd) = taken.res {
+                    if fd >= 0 {
+                        forget_fd(fd);
+                    }
+                }
+                taken.res
+            }
+            None => Err(io::Error::from_raw_os_error(libc::ECANCELED)),
+        }
     }
 
     /// Whether an earlier entry of the chain that `index` ends had its linked timeout fire
@@ -537,4 +844,28 @@ pub(super) fn wait_slot(slot: u32) -> Option<i32> {
 unsafe fn drop_kept<T>(ptr: *mut ()) {
     // SAFETY: the caller's contract.
     unsafe { std::ptr::drop_in_place(ptr.cast::<T>()) };
+}
+
+/// What the fd made by entry `j` stands for, for entry `user`, the result of `j` being
+/// known (see `settle`): nothing once the fd was taken, or closed by a call queued before.
+pub(super) fn scope_fd_value(
+    queued: &[Queued],
+    j: usize,
+    user: usize,
+    driver: Option<&mut Driver>,
+) -> ScopeFdValue {
+    let q = &queued[j];
+    if q.fd_gone || q.closer.is_some_and(|c| c < user) {
+        return ScopeFdValue::Bad;
+    }
+    let res = match q.state {
+        State::Ring { slot } => driver.and_then(|d| d.completions.peek(slot)),
+        State::Done(Ok(res)) => Some(res),
+        _ => None,
+    };
+    match (res, q.fixed_slot) {
+        (Some(r), Some(slot)) if r >= 0 => ScopeFdValue::Fixed(slot),
+        (Some(r), None) if r >= 0 => ScopeFdValue::Raw(r),
+        _ => ScopeFdValue::Bad,
+    }
 }

@@ -11,7 +11,7 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use super::core::{Core, Queued, State};
+use super::core::{Core, Queued, ScopeFdValue, State, scope_fd_value};
 use super::erased::Attempted;
 use crate::driver::{Polled, fork_generation, poll_until, with_driver};
 
@@ -157,6 +157,21 @@ impl Core {
                 }
                 continue;
             }
+            if let Some(j) = q.fd_entry {
+                // The scope fd it uses: made before it (in its chain, or settled when it
+                // started). As syscalls, a fixed file cannot stand for it.
+                let user = chain.next;
+                let value = match with_driver(|d| scope_fd_value(queued, j, user, Some(d))) {
+                    Some(value) => value,
+                    None => scope_fd_value(queued, j, user, None),
+                };
+                let value = match value {
+                    ScopeFdValue::Fixed(_) => ScopeFdValue::Bad,
+                    other => other,
+                };
+                Core::fill_fd(&mut queued[chain.next], value);
+            }
+            let q = &mut queued[chain.next];
             if let Some(deadline) = q.deadline {
                 if Instant::now() >= deadline {
                     // Its deadline passed before it could run: it and the rest of its chain

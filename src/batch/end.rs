@@ -3,8 +3,9 @@
 //! and only then drops the operations and gives their memory back. An entry whose
 //! completion cannot be reaped is leaked, never freed.
 
-use super::core::{Core, SPARE_QUEUE, State};
-use crate::driver::{IGNORED, with_driver};
+use super::core::{Core, SPARE_QUEUE, ScopeFdValue, State, scope_fd_value};
+use crate::driver::{IGNORED, Slot, forget_fd, with_driver};
+use crate::sys::syscall as sc;
 
 impl Drop for Core {
     fn drop(&mut self) {
@@ -33,7 +34,26 @@ impl Drop for Core {
             self.start_pending();
             self.emulate_until(None);
         }
+        // Entries that made fds the scope still owns: their results stay in their slots until
+        // the fds are closed below.
+        let makers: Vec<usize> = self
+            .queued
+            .get_mut()
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| !q.op.is_null() && q.fns.makes_fd && !q.fd_gone)
+            .map(|(i, _)| i)
+            .collect();
         let queued = self.queued.get_mut();
+        // Their results, and those of the calls meant to close them, stay in their slots.
+        let maker_slots: Vec<u32> = makers
+            .iter()
+            .flat_map(|&i| std::iter::once(i).chain(queued[i].closer))
+            .filter_map(|i| match queued[i].state {
+                State::Ring { slot } => Some(slot),
+                _ => None,
+            })
+            .collect();
         let pending: Vec<u32> = queued
             .iter()
             .flat_map(|q| {
@@ -62,12 +82,17 @@ impl Drop for Core {
                     while driver.completions.is_pending(slot) {
                         driver.wait_one();
                     }
-                    driver.completions.take(slot);
+                    if !maker_slots.contains(&slot) {
+                        driver.completions.take(slot);
+                    }
                 }
             });
             if finished.is_none() {
                 self.leak.set(true);
             }
+        }
+        if !self.leak.get() {
+            self.close_scope_fds(&makers);
         }
         if self.leak.get() {
             // No driver to wait on: this thread's ring is unreachable (re-entered from a
@@ -75,6 +100,7 @@ impl Drop for Core {
             // must never be freed: leak it.
             std::mem::forget(std::mem::take(self.queued.get_mut()));
             std::mem::forget(std::mem::take(self.kept.get_mut()));
+            std::mem::forget(std::mem::take(self.bufs.get_mut()));
             std::mem::forget(std::mem::take(self.arena.get_mut()));
             return;
         }
@@ -90,10 +116,89 @@ impl Drop for Core {
             // so nothing the kernel holds refers to it any more.
             unsafe { drop(value) };
         }
+        for buf in self.bufs.get_mut().drain(..) {
+            // SAFETY: made by Box::into_raw of a boxed slice of this length in
+            // Batch::buffer; every operation naming it has completed.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(buf.ptr, buf.len)) });
+        }
         self.arena.get_mut().recycle();
         let queue = std::mem::take(self.queued.get_mut());
         if queue.capacity() <= 4096 {
             let _ = SPARE_QUEUE.try_with(|spare| spare.set(queue));
         }
+    }
+}
+
+impl Core {
+    /// Closes the fds made by `makers` that the scope still owns (their completions are
+    /// reaped, their results still in their slots): a fixed file with a close that frees
+    /// its slot when it completes, a regular fd with close(2). A fixed slot whose fd a
+    /// call of the scope closed goes back to the free slots.
+    fn close_scope_fds(&mut self, makers: &[usize]) {
+        let mut fixed_closes = Vec::new();
+        for &j in makers {
+            let value = match with_driver(|d| scope_fd_value(self.queued.get_mut(), j, j, Some(d)))
+            {
+                Some(value) => value,
+                None => scope_fd_value(self.queued.get_mut(), j, j, None),
+            };
+            // Whether a call of the scope closed it: its close ran and succeeded.
+            let closer = self.queued.get_mut()[j].closer;
+            let closed = closer.is_some_and(|c| {
+                let res = match self.queued.get_mut()[c].state {
+                    State::Done(Ok(r)) => Some(r),
+                    State::Ring { slot } => with_driver(|d| d.completions.peek(slot)).flatten(),
+                    _ => None,
+                };
+                res.is_some_and(|r| r >= 0)
+            });
+            for i in std::iter::once(j).chain(closer) {
+                if let State::Ring { slot } = self.queued.get_mut()[i].state {
+                    with_driver(|d| d.completions.take(slot));
+                }
+            }
+            let q = &mut self.queued.get_mut()[j];
+            q.fd_gone = true;
+            if closed {
+                // Its fixed slot (if any) is released below.
+                continue;
+            }
+            match value {
+                ScopeFdValue::Fixed(slot) => {
+                    q.fixed_slot = None;
+                    fixed_closes.push(slot);
+                }
+                ScopeFdValue::Raw(fd) => {
+                    // SAFETY: the fd the entry made, owned by the scope and used by nothing
+                    // any more (every entry has completed).
+                    unsafe { sc::close(fd) };
+                    forget_fd(fd);
+                }
+                ScopeFdValue::Bad => {}
+            }
+        }
+        // Slots of fixed files closed by a call of the scope.
+        let released: Vec<u32> = self
+            .queued
+            .get_mut()
+            .iter_mut()
+            .filter(|q| q.fd_gone)
+            .filter_map(|q| q.fixed_slot.take())
+            .collect();
+        with_driver(|d| {
+            for slot in released {
+                d.release_fixed_slot(slot);
+            }
+            for slot in fixed_closes {
+                if d.ring.sq_space_left() == 0 {
+                    d.flush_queued();
+                }
+                let user_data = d.completions.alloc_as(Slot::Detached { fixed: Some(slot) });
+                if let Some(sqe) = d.ring.get_sqe() {
+                    sqe.prep_close_direct(slot).user_data(u64::from(user_data));
+                }
+            }
+            d.flush_queued();
+        });
     }
 }

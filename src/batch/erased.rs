@@ -7,7 +7,7 @@ use std::os::fd::RawFd;
 
 use crate::config::{Fallback, config};
 use crate::driver::{Attempt, Driver, attempt_syscall, auto_syscall_in_batch, fallback_error};
-use crate::op::Op;
+use crate::op::{FixedUse, Op};
 use crate::ring::Sqe;
 use crate::stats::Counters;
 
@@ -18,8 +18,18 @@ pub(super) struct OpFns {
     pub(super) prep: unsafe fn(*mut (), &mut Sqe),
     /// Whether the kernel's io_uring has the operation at all (opcode, features).
     pub(super) has: fn(&Driver) -> bool,
-    /// Whether it can go on the ring with these arguments and give the syscall's answer.
-    pub(super) fits: unsafe fn(*const (), &mut Driver) -> bool,
+    /// Whether it can go on the ring with these arguments and give the syscall's answer;
+    /// the flag says its fd is a fixed file (so no fd number to check).
+    pub(super) fits: unsafe fn(*const (), &mut Driver, bool) -> bool,
+    /// Whether its result is a new fd (the scope closes it unless taken).
+    pub(super) makes_fd: bool,
+    /// Whether it can put its new fd into a fixed file slot.
+    pub(super) makes_fixed: bool,
+    pub(super) make_fixed: unsafe fn(*mut (), u32),
+    pub(super) cloexec: unsafe fn(*const ()) -> bool,
+    pub(super) use_fixed: unsafe fn(*mut (), u32) -> FixedUse,
+    /// Sets its main fd; `false` if it has none.
+    pub(super) set_main_fd: unsafe fn(*mut (), RawFd) -> bool,
     pub(super) try_nowait: unsafe fn(*mut (), &mut Driver) -> Option<i32>,
     /// Attempts it as its syscall without waiting on a peer (the emulation of a ring);
     /// the flag says whether this is a fallback (the ring lacks it).
@@ -37,6 +47,12 @@ impl OpFns {
             prep: prep_in_arena::<O>,
             has: Driver::has::<O>,
             fits: fits_in_arena::<O>,
+            makes_fd: O::MAKES_FD,
+            makes_fixed: O::MAKES_FIXED,
+            make_fixed: make_fixed_in_arena::<O>,
+            cloexec: cloexec_in_arena::<O>,
+            use_fixed: use_fixed_in_arena::<O>,
+            set_main_fd: set_main_fd_in_arena::<O>,
             try_nowait: try_nowait_in_arena::<O>,
             attempt: attempt_in_arena::<O>,
             after_ring: after_ring_in_arena::<O>,
@@ -62,9 +78,49 @@ unsafe fn prep_in_arena<O: Op>(ptr: *mut (), sqe: &mut Sqe) {
 
 /// # Safety
 /// `ptr` must point to a live `O`.
-unsafe fn fits_in_arena<O: Op>(ptr: *const (), driver: &mut Driver) -> bool {
+unsafe fn fits_in_arena<O: Op>(ptr: *const (), driver: &mut Driver, fixed: bool) -> bool {
     // SAFETY: the caller's contract.
-    driver.has::<O>() && driver.fits(unsafe { &*ptr.cast::<O>() })
+    let op = unsafe { &*ptr.cast::<O>() };
+    driver.has::<O>()
+        && if fixed {
+            op.fits_ring()
+        } else {
+            driver.fits(op)
+        }
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` not yet prepared.
+unsafe fn make_fixed_in_arena<O: Op>(ptr: *mut (), slot: u32) {
+    // SAFETY: the caller's contract.
+    unsafe { &mut *ptr.cast::<O>() }.make_fixed(slot);
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn cloexec_in_arena<O: Op>(ptr: *const ()) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { &*ptr.cast::<O>() }.cloexec()
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` not yet prepared.
+unsafe fn use_fixed_in_arena<O: Op>(ptr: *mut (), slot: u32) -> FixedUse {
+    // SAFETY: the caller's contract.
+    unsafe { &mut *ptr.cast::<O>() }.use_fixed(slot)
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` not yet prepared or run.
+unsafe fn set_main_fd_in_arena<O: Op>(ptr: *mut (), fd: RawFd) -> bool {
+    // SAFETY: the caller's contract.
+    match unsafe { &mut *ptr.cast::<O>() }.main_fd() {
+        Some(main) => {
+            *main = fd;
+            true
+        }
+        None => false,
+    }
 }
 
 /// # Safety

@@ -47,6 +47,7 @@
 //! | `window.rs` | the windowed iterator |
 
 mod arena;
+mod args;
 mod core;
 mod emulate;
 mod end;
@@ -57,10 +58,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use self::arena::Arena;
+pub(crate) use self::args::private::FdArg;
+pub use self::args::{BatchBuf, BatchData, BatchFd, BatchOwnedFd, ScopeBuf, ScopeFd};
 use self::core::{Core, SPARE_QUEUE, State, Taken};
 use self::erased::{failed, finish_in_arena};
 pub use self::window::Window;
@@ -112,6 +115,8 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
             kept: RefCell::new(Vec::new()),
             returned: Cell::new(false),
             emulated: RefCell::new(Vec::new()),
+            bufs: RefCell::new(Vec::new()),
+            pending_fd: Cell::new(None),
         },
         _scope: PhantomData,
         _env: PhantomData,
@@ -124,7 +129,66 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
     result
 }
 
+/// What a queued call names besides its borrowed arguments: a scope fd (as its fd, or to
+/// close it) and a scope buffer. Filled in while the call's arguments are converted.
+#[derive(Default)]
+pub(crate) struct Uses {
+    fd: Option<usize>,
+    closes: bool,
+    buf: Option<usize>,
+}
+
+impl Uses {
+    /// A main fd argument: its number, or -1 until the scope fills in a scope fd.
+    pub(crate) fn fd(&mut self, arg: FdArg) -> RawFd {
+        match arg {
+            FdArg::Raw(fd) => fd,
+            FdArg::Scope(entry) => {
+                self.fd = Some(entry);
+                -1
+            }
+        }
+    }
+
+    /// The fd a close takes.
+    pub(crate) fn closes(&mut self, arg: FdArg) -> RawFd {
+        self.closes = true;
+        self.fd(arg)
+    }
+
+    /// A read's destination.
+    pub(crate) fn buf<'a>(&mut self, arg: args::private::ReadInto<'a>) -> op::RawBuf<'a> {
+        self.buf = arg.scope;
+        arg.raw
+    }
+
+    /// A write's source.
+    pub(crate) fn data<'a>(&mut self, arg: args::private::WriteFrom<'a>) -> op::RawData<'a> {
+        self.buf = arg.scope;
+        arg.raw
+    }
+}
+
 impl<'scope> Batch<'scope, '_> {
+    /// Queues an operation naming what `uses` says.
+    pub(crate) fn push_using<O: Op + 'scope>(
+        &'scope self,
+        mut op: io::Result<O>,
+        uses: Uses,
+    ) -> Handle<'scope, O::Output> {
+        if let Some(buf) = uses.buf {
+            if self.core.bufs.borrow()[buf].viewing {
+                // Its bytes are lent out right now: the kernel must not write them.
+                op = Err(io::Error::from_raw_os_error(libc::EBUSY));
+            }
+        }
+        let index = self.core.push_with(op, uses.fd, uses.closes);
+        if let Some(buf) = uses.buf {
+            self.core.bufs.borrow_mut()[buf].users.push(index);
+        }
+        self.handle::<O>(index)
+    }
+
     /// Queues an operation; a failed conversion (a path with a NUL) gives a failed handle.
     pub(crate) fn push<O: Op + 'scope>(
         &'scope self,
@@ -146,6 +210,51 @@ impl<'scope> Batch<'scope, '_> {
     /// Keeps `value` alive until the scope ends (after every completion).
     pub(crate) fn keep<T: 'scope>(&'scope self, value: T) {
         self.core.keep(value);
+    }
+
+    /// A zeroed buffer of `len` bytes from the scope's pool, freed when the scope ends; see
+    /// [`ScopeBuf`].
+    pub fn buffer(&'scope self, len: usize) -> ScopeBuf<'scope> {
+        let ptr = Box::into_raw(vec![0u8; len].into_boxed_slice()).cast::<u8>();
+        let mut bufs = self.core.bufs.borrow_mut();
+        bufs.push(self::core::PoolBuf {
+            ptr,
+            len,
+            users: Vec::new(),
+            viewing: false,
+        });
+        ScopeBuf::new(bufs.len() - 1, ptr, len)
+    }
+
+    /// Lends the bytes of `buf` to `f`, once every operation queued so far that names it
+    /// has completed (their results stay for their handles). While `f` runs, a call that
+    /// names `buf` fails with `EBUSY` rather than let the kernel write bytes that are lent.
+    pub fn view<R>(&'scope self, buf: ScopeBuf<'scope>, f: impl FnOnce(&[u8]) -> R) -> R {
+        let users = self.core.bufs.borrow()[buf.id].users.clone();
+        for user in users {
+            self.core.settle(user);
+        }
+        struct EndView<'a>(&'a Core, usize);
+        impl Drop for EndView<'_> {
+            fn drop(&mut self) {
+                self.0.bufs.borrow_mut()[self.1].viewing = false;
+            }
+        }
+        self.core.bufs.borrow_mut()[buf.id].viewing = true;
+        let _end = EndView(&self.core, buf.id);
+        // SAFETY: the pool holds `len` initialised bytes at `ptr` until the scope ends; every
+        // operation that names the buffer has completed, and none can start while it is
+        // lent (see push_using).
+        f(unsafe { std::slice::from_raw_parts(buf.ptr, buf.len) })
+    }
+
+    /// Hands `fd` to the scope: later calls take the returned [`ScopeFd`] as their fd, and
+    /// the scope closes it when it ends (or when [`Batch::close`] closes it).
+    pub fn own(&'scope self, fd: impl Into<OwnedFd>) -> ScopeFd<'scope> {
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(fd.into());
+        let index = self.core.push(Ok(op::Owned {}));
+        self.core.queued.borrow_mut()[index].state = State::Done(Ok(fd));
+        ScopeFd::new(index)
     }
 
     /// Submits everything queued so far without waiting.
@@ -258,7 +367,10 @@ impl<'scope> Batch<'scope, '_> {
         };
         let outer_link = self.core.linking.replace(true);
         let open = self.core.push(Ok(op::OpenFixed { dir, path, index }));
-        let read = self.core.push(Ok(op::ReadFixed { index, buf }));
+        let read = self.core.push(Ok(op::ReadFixed {
+            index,
+            buf: buf.into(),
+        }));
         self.core.linking.set(false);
         let close = self.core.push(Ok(op::CloseFixed { index }));
         self.core.linking.set(outer_link);
@@ -308,19 +420,39 @@ fn read_whole(dir: i32, path: CPath, buf: &mut [u8]) -> io::Result<usize> {
         path,
         flags: libc::O_RDONLY | libc::O_CLOEXEC,
         mode: 0,
+        fixed: None,
     };
     let fd = run_syscall(&mut open);
     if fd < 0 {
         return Err(io::Error::from_raw_os_error(-fd));
     }
     forget_fd(fd);
-    let read = run_syscall(&mut op::Read { fd, buf, offset: 0 });
-    let closed = run_syscall(&mut op::Close { fd });
+    let read = run_syscall(&mut op::Read {
+        fd,
+        buf: buf.into(),
+        offset: 0,
+    });
+    let closed = run_syscall(&mut op::Close { fd, fixed: None });
     forget_fd(fd);
     match (read, closed) {
         (r, _) if r < 0 => Err(io::Error::from_raw_os_error(-r)),
         (_, c) if c < 0 => Err(io::Error::from_raw_os_error(-c)),
         (r, _) => Ok(r as usize),
+    }
+}
+
+impl<'scope> Handle<'scope, OwnedFd> {
+    /// The fd this open (or socket) makes, for later calls of the same scope to take as
+    /// their fd; see [`ScopeFd`]. Waiting the handle still gives the fd to the caller.
+    pub fn fd(&self) -> ScopeFd<'scope> {
+        ScopeFd::new(self.index)
+    }
+}
+
+impl<'scope> Handle<'scope, (OwnedFd, std::net::SocketAddr)> {
+    /// The fd this accept makes, for later calls of the same scope; see [`ScopeFd`].
+    pub fn fd(&self) -> ScopeFd<'scope> {
+        ScopeFd::new(self.index)
     }
 }
 

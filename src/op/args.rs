@@ -3,6 +3,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::unix::ffi::OsStrExt;
@@ -198,5 +199,71 @@ pub(crate) fn shutdown_how(how: std::net::Shutdown) -> i32 {
         std::net::Shutdown::Read => libc::SHUT_RD,
         std::net::Shutdown::Write => libc::SHUT_WR,
         std::net::Shutdown::Both => libc::SHUT_RDWR,
+    }
+}
+
+/// A buffer the kernel writes into (a read's destination), held as a pointer and length:
+/// several operations of a scope may then name one scope-owned buffer (a read into it, then
+/// a write from it) without Rust references to it existing at once. Valid for `'a`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawBuf<'a> {
+    pub(crate) ptr: *mut u8,
+    pub(crate) len: usize,
+    _borrow: PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> RawBuf<'a> {
+    /// # Safety
+    /// `ptr` must be valid for writes of `len` bytes for `'a`, and nothing may read or write
+    /// those bytes while an operation holding this buffer is in the kernel.
+    pub(crate) unsafe fn from_raw(ptr: *mut u8, len: usize) -> RawBuf<'a> {
+        RawBuf {
+            ptr,
+            len,
+            _borrow: PhantomData,
+        }
+    }
+}
+
+impl<'a> From<&'a mut [u8]> for RawBuf<'a> {
+    #[inline]
+    fn from(buf: &'a mut [u8]) -> RawBuf<'a> {
+        RawBuf {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            _borrow: PhantomData,
+        }
+    }
+}
+
+/// Bytes the kernel reads (a write's source), held as a pointer and length; see [`RawBuf`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawData<'a> {
+    pub(crate) ptr: *const u8,
+    pub(crate) len: usize,
+    _borrow: PhantomData<&'a [u8]>,
+}
+
+impl<'a> RawData<'a> {
+    /// # Safety
+    /// `ptr` must be valid for reads of `len` bytes for `'a`, and nothing may write those
+    /// bytes while an operation holding them is in the kernel.
+    pub(crate) unsafe fn from_raw(ptr: *const u8, len: usize) -> RawData<'a> {
+        RawData {
+            ptr,
+            len,
+            _borrow: PhantomData,
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for RawData<'a> {
+    #[inline]
+    fn from(buf: &'a [u8]) -> RawData<'a> {
+        RawData {
+            ptr: buf.as_ptr(),
+            len: buf.len(),
+            _borrow: PhantomData,
+        }
     }
 }

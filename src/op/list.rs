@@ -8,7 +8,8 @@ use std::os::fd::{OwnedFd, RawFd};
 use std::time::Duration;
 
 use super::{
-    CPath, FdWait, FromResult, OnSignal, Op, RawSockAddr, StreamRest, ops, rw_len, timespec,
+    CPath, FdWait, FixedUse, FromResult, OnSignal, Op, RawBuf, RawData, RawSockAddr, StreamRest,
+    ops, rw_len, timespec,
 };
 use crate::ring::CURRENT_POSITION;
 use crate::sys::syscall as sc;
@@ -18,6 +19,7 @@ use crate::sys::*;
 /// seekable fd (`ESPIPE` else), and on a pipe or socket the call may wait.
 macro_rules! transfer_fd {
     (write: $write:expr) => {
+        main_fd!();
         #[inline]
         fn positioned_fd(&self) -> Option<RawFd> {
             (self.offset != CURRENT_POSITION).then_some(self.fd)
@@ -34,9 +36,20 @@ macro_rules! transfer_fd {
 macro_rules! new_fd {
     () => {
         const ON_SIGNAL: OnSignal = OnSignal::Restart;
+        const MAKES_FD: bool = true;
         #[inline]
         fn fd_changed(&self, res: i32) -> Option<RawFd> {
             (res >= 0).then_some(res)
+        }
+    };
+}
+
+/// The hook of an operation whose main fd is its field `fd`.
+macro_rules! main_fd {
+    () => {
+        #[inline]
+        fn main_fd(&mut self) -> Option<&mut RawFd> {
+            Some(&mut self.fd)
         }
     };
 }
@@ -70,24 +83,24 @@ ops! {
     Nop {} -> () = IORING_OP_NOP |_o, sqe| sqe.prep_nop();
 
     /// read(2), pread(2): at `offset`, or at the file position for [`CURRENT_POSITION`].
-    Read<'a> { fd: RawFd, buf: &'a mut [u8], offset: u64 } -> usize = IORING_OP_READ
-        |o, sqe| sqe.prep_read(o.fd, o.buf.as_mut_ptr(), rw_len(o.buf.len()), o.offset),
+    Read<'a> { fd: RawFd, buf: RawBuf<'a>, offset: u64 } -> usize = IORING_OP_READ
+        |o, sqe| sqe.prep_read(o.fd, o.buf.ptr, rw_len(o.buf.len), o.offset),
     {
         transfer_fd!(write: false);
         #[inline]
         fn short(&self, res: i32) -> bool {
-            short_of(res, self.buf.len())
+            short_of(res, self.buf.len)
         }
     };
 
     /// write(2), pwrite(2).
-    Write<'a> { fd: RawFd, buf: &'a [u8], offset: u64 } -> usize = IORING_OP_WRITE
-        |o, sqe| sqe.prep_write(o.fd, o.buf.as_ptr(), rw_len(o.buf.len()), o.offset),
+    Write<'a> { fd: RawFd, buf: RawData<'a>, offset: u64 } -> usize = IORING_OP_WRITE
+        |o, sqe| sqe.prep_write(o.fd, o.buf.ptr, rw_len(o.buf.len), o.offset),
     {
         transfer_fd!(write: true);
         #[inline]
         fn short(&self, res: i32) -> bool {
-            short_of(res, self.buf.len())
+            short_of(res, self.buf.len)
         }
         fn rest(&self, done: usize) -> Option<StreamRest<'_>> {
             if self.offset != CURRENT_POSITION {
@@ -123,7 +136,7 @@ ops! {
             if self.offset != CURRENT_POSITION {
                 return None;
             }
-            StreamRest::new(self.fd, self.bufs.iter().map(|b| &**b), done, None)
+            StreamRest::new(self.fd, self.bufs.iter().map(|b| RawData::from(&**b)), done, None)
         }
     };
 
@@ -131,6 +144,7 @@ ops! {
     Fsync { fd: RawFd, flags: u32 } -> () = IORING_OP_FSYNC
         |o, sqe| sqe.prep_fsync(o.fd, o.flags),
     {
+        main_fd!();
         // std retries it on EINTR.
         const ON_SIGNAL: OnSignal = OnSignal::Restart;
     };
@@ -140,6 +154,7 @@ ops! {
         = IORING_OP_SYNC_FILE_RANGE
         |o, sqe| sqe.prep_sync_file_range(o.fd, o.offset, o.len as u32, o.flags),
     {
+        main_fd!();
         // The entry's length field is 32 bits.
         #[inline]
         fn fits_ring(&self) -> bool {
@@ -157,12 +172,16 @@ ops! {
 
     /// fallocate(2).
     Fallocate { fd: RawFd, mode: i32, offset: u64, len: u64 } -> () = IORING_OP_FALLOCATE
-        |o, sqe| sqe.prep_fallocate(o.fd, o.mode, o.offset, o.len);
+        |o, sqe| sqe.prep_fallocate(o.fd, o.mode, o.offset, o.len),
+    {
+        main_fd!();
+    };
 
     /// posix_fadvise(2).
     Fadvise { fd: RawFd, offset: u64, len: u64, advice: i32 } -> () = IORING_OP_FADVISE
         |o, sqe| sqe.prep_fadvise(o.fd, o.offset, o.len, o.advice),
     {
+        main_fd!();
         // Lengths beyond u32 need 6.7's 64-bit field; the syscall takes them anywhere.
         #[inline]
         fn fits_ring(&self) -> bool {
@@ -174,15 +193,36 @@ ops! {
     Ftruncate { fd: RawFd, len: u64 } -> () = IORING_OP_FTRUNCATE
         |o, sqe| sqe.prep_ftruncate(o.fd, o.len),
     {
+        main_fd!();
         // std retries it on EINTR.
         const ON_SIGNAL: OnSignal = OnSignal::Restart;
     };
 
     /// openat(2).
-    OpenAt { dir: RawFd, path: CPath, flags: i32, mode: u32 } -> OwnedFd = IORING_OP_OPENAT
-        |o, sqe| sqe.prep_openat(o.dir, o.path.ptr(), o.flags, o.mode),
+    OpenAt { dir: RawFd, path: CPath, flags: i32, mode: u32, fixed: Option<u32> } -> OwnedFd
+        = IORING_OP_OPENAT
+        |o, sqe| match o.fixed {
+            // O_CLOEXEC is refused for fixed files, which no exec can inherit anyway.
+            Some(slot) => drop(sqe.prep_openat_direct(
+                o.dir,
+                o.path.ptr(),
+                o.flags & !libc::O_CLOEXEC,
+                o.mode,
+                slot,
+            )),
+            None => drop(sqe.prep_openat(o.dir, o.path.ptr(), o.flags, o.mode)),
+        },
     {
         new_fd!();
+        const MAKES_FIXED: bool = true;
+        #[inline]
+        fn make_fixed(&mut self, slot: u32) {
+            self.fixed = Some(slot);
+        }
+        #[inline]
+        fn cloexec(&self) -> bool {
+            self.flags & libc::O_CLOEXEC != 0
+        }
         // io-wq runs O_CREAT and O_TRUNC opens, and any whose path is not cached, and would
         // resolve /proc/thread-self as its worker thread.
         #[inline]
@@ -192,7 +232,7 @@ ops! {
         #[inline]
         fn after_ring(&mut self, res: i32) -> i32 {
             let fifo = match res {
-                _ if !self.may_wait_for_peer() => false,
+                _ if !self.may_wait_for_peer() || self.fixed.is_some() => false,
                 // O_WRONLY: ENXIO is the ring's "no reader yet"; an fd means a reader is there.
                 r if r == -libc::ENXIO => true,
                 // O_RDONLY: an fd at once even with no writer.
@@ -208,8 +248,18 @@ ops! {
     };
 
     /// close(2).
-    Close { fd: RawFd } -> () = IORING_OP_CLOSE |o, sqe| sqe.prep_close(o.fd),
+    Close { fd: RawFd, fixed: Option<u32> } -> () = IORING_OP_CLOSE
+        |o, sqe| match o.fixed {
+            Some(slot) => drop(sqe.prep_close_direct(slot)),
+            None => drop(sqe.prep_close(o.fd)),
+        },
     {
+        main_fd!();
+        #[inline]
+        fn use_fixed(&mut self, slot: u32) -> FixedUse {
+            self.fixed = Some(slot);
+            FixedUse::Own
+        }
         #[inline]
         fn fd_changed(&self, _res: i32) -> Option<RawFd> {
             Some(self.fd)
@@ -217,7 +267,7 @@ ops! {
         #[inline]
         fn after_ring(&mut self, res: i32) -> i32 {
             // IORING_OP_CLOSE refuses an io_uring fd (and leaves it open); close(2) takes it.
-            if res == -libc::EBADF { self.syscall() } else { res }
+            if res == -libc::EBADF && self.fixed.is_none() { self.syscall() } else { res }
         }
     };
 
@@ -280,11 +330,17 @@ ops! {
 
     /// bind(2).
     Bind { fd: RawFd, addr: RawSockAddr } -> () = IORING_OP_BIND
-        |o, sqe| sqe.prep_bind(o.fd, (&raw const o.addr.storage).cast(), o.addr.len);
+        |o, sqe| sqe.prep_bind(o.fd, (&raw const o.addr.storage).cast(), o.addr.len),
+    {
+        main_fd!();
+    };
 
     /// listen(2).
     Listen { fd: RawFd, backlog: i32 } -> () = IORING_OP_LISTEN
-        |o, sqe| sqe.prep_listen(o.fd, o.backlog);
+        |o, sqe| sqe.prep_listen(o.fd, o.backlog),
+    {
+        main_fd!();
+    };
 
     /// accept4(2), keeping the peer's address (`0.0.0.0:0` for one without an IP address).
     Accept { fd: RawFd, flags: i32, addr: RawSockAddr } -> (OwnedFd, SocketAddr)
@@ -300,6 +356,7 @@ ops! {
             o.addr.socket_addr().unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))),
         ),
     {
+        main_fd!();
         new_fd!();
         #[inline]
         fn waits_on(&self) -> Option<FdWait> {
@@ -311,6 +368,7 @@ ops! {
     Connect { fd: RawFd, addr: RawSockAddr } -> () = IORING_OP_CONNECT
         |o, sqe| sqe.prep_connect(o.fd, (&raw const o.addr.storage).cast(), o.addr.len),
     {
+        main_fd!();
         #[inline]
         fn waits_on(&self) -> Option<FdWait> {
             Some(FdWait::connect(self.fd))
@@ -318,12 +376,13 @@ ops! {
     };
 
     /// send(2).
-    Send<'a> { fd: RawFd, buf: &'a [u8], flags: i32 } -> usize = IORING_OP_SEND
-        |o, sqe| sqe.prep_send(o.fd, o.buf.as_ptr(), rw_len(o.buf.len()), o.flags),
+    Send<'a> { fd: RawFd, buf: RawData<'a>, flags: i32 } -> usize = IORING_OP_SEND
+        |o, sqe| sqe.prep_send(o.fd, o.buf.ptr, rw_len(o.buf.len), o.flags),
     {
+        main_fd!();
         #[inline]
         fn short(&self, res: i32) -> bool {
-            self.flags & libc::MSG_WAITALL != 0 && short_of(res, self.buf.len())
+            self.flags & libc::MSG_WAITALL != 0 && short_of(res, self.buf.len)
         }
         #[inline]
         fn after_ring(&mut self, res: i32) -> i32 {
@@ -344,12 +403,13 @@ ops! {
     };
 
     /// recv(2).
-    Recv<'a> { fd: RawFd, buf: &'a mut [u8], flags: i32 } -> usize = IORING_OP_RECV
-        |o, sqe| sqe.prep_recv(o.fd, o.buf.as_mut_ptr(), rw_len(o.buf.len()), o.flags),
+    Recv<'a> { fd: RawFd, buf: RawBuf<'a>, flags: i32 } -> usize = IORING_OP_RECV
+        |o, sqe| sqe.prep_recv(o.fd, o.buf.ptr, rw_len(o.buf.len), o.flags),
     {
+        main_fd!();
         #[inline]
         fn short(&self, res: i32) -> bool {
-            self.flags & libc::MSG_WAITALL != 0 && short_of(res, self.buf.len())
+            self.flags & libc::MSG_WAITALL != 0 && short_of(res, self.buf.len)
         }
         #[inline]
         fn waits_on(&self) -> Option<FdWait> {
@@ -359,7 +419,10 @@ ops! {
 
     /// shutdown(2).
     Shutdown { fd: RawFd, how: i32 } -> () = IORING_OP_SHUTDOWN
-        |o, sqe| sqe.prep_shutdown(o.fd, o.how);
+        |o, sqe| sqe.prep_shutdown(o.fd, o.how),
+    {
+        main_fd!();
+    };
 
     /// splice(2); `None` offsets use (and advance) the file position.
     Splice {
@@ -403,6 +466,7 @@ ops! {
         // poll(2) reports only what was asked for, and errors and hangups.
         output |o, res| res as u16 as i16 & (o.events | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL),
     {
+        main_fd!();
         const ON_SIGNAL: OnSignal = OnSignal::InterruptAlways;
         #[inline]
         fn waits_on(&self) -> Option<FdWait> {
@@ -438,13 +502,25 @@ ops! {
 
     /// A read from offset 0 of fixed file slot `index`, hard-linked to what follows (its
     /// close, which must run whatever the read gave).
-    ReadFixed<'a> { index: u32, buf: &'a mut [u8] } -> usize = IORING_OP_READ
+    ReadFixed<'a> { index: u32, buf: RawBuf<'a> } -> usize = IORING_OP_READ
         |o, sqe| sqe
-            .prep_read(o.index as RawFd, o.buf.as_mut_ptr(), rw_len(o.buf.len()), 0)
+            .prep_read(o.index as RawFd, o.buf.ptr, rw_len(o.buf.len), 0)
             .flags(IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK);
 
     /// close(2) of fixed file slot `index` (5.15).
     CloseFixed { index: u32 } -> () = IORING_OP_CLOSE |o, sqe| sqe.prep_close_direct(o.index);
+
+    /// A regular fd for fixed file slot `index` (6.8), close-on-exec unless `flags` says
+    /// `IORING_FIXED_FD_NO_CLOEXEC`.
+    FixedInstall { index: u32, flags: u32 } -> OwnedFd = IORING_OP_FIXED_FD_INSTALL
+        |o, sqe| sqe.prep_fixed_fd_install(o.index, o.flags);
+
+    /// An fd handed to a batch scope ([`Batch::own`](crate::Batch::own)): its result is
+    /// the fd, set when it is queued; it never goes to the kernel.
+    Owned {} -> OwnedFd = IORING_OP_NOP |_o, sqe| sqe.prep_nop(),
+    {
+        const MAKES_FD: bool = true;
+    };
 
     /// A result computed without an entry (a batch step that ran as syscalls).
     Ready {} -> usize = IORING_OP_NOP |_o, sqe| sqe.prep_nop();

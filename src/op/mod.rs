@@ -22,7 +22,9 @@ mod rest;
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-pub(crate) use args::{CPath, RawSockAddr, monotonic_timespec, shutdown_how, timespec};
+pub(crate) use args::{
+    CPath, RawBuf, RawData, RawSockAddr, monotonic_timespec, shutdown_how, timespec,
+};
 pub(crate) use list::*;
 pub(crate) use rest::StreamRest;
 
@@ -199,6 +201,40 @@ pub(crate) trait Op: Sized {
     fn fd_changed(&self, _res: i32) -> Option<RawFd> {
         None
     }
+    /// Whether a successful result is a new fd (open, socket, accept): in a batch scope its
+    /// handle can then serve later calls as their fd, and an fd nobody takes is closed when
+    /// the scope ends.
+    const MAKES_FD: bool = false;
+    /// Whether an operation that makes an fd can put it into a fixed file slot instead
+    /// ([`make_fixed`](Op::make_fixed)).
+    const MAKES_FIXED: bool = false;
+    /// For an operation that makes an fd: puts the new file into fixed file slot `slot`
+    /// instead (result 0), so later entries of a chain can use it before it exists.
+    #[inline]
+    fn make_fixed(&mut self, _slot: u32) {}
+    /// Whether the fd an operation makes is close-on-exec (a fixed file installed as an fd
+    /// for the caller gets the same).
+    #[inline]
+    fn cloexec(&self) -> bool {
+        true
+    }
+    /// The operation's main fd (the one a scope-born fd can stand for), to be filled in
+    /// when the scope knows it.
+    #[inline]
+    fn main_fd(&mut self) -> Option<&mut RawFd> {
+        None
+    }
+    /// Makes the operation use fixed file `slot` as its main fd.
+    #[inline]
+    fn use_fixed(&mut self, slot: u32) -> FixedUse {
+        match self.main_fd() {
+            Some(fd) => {
+                *fd = slot as RawFd;
+                FixedUse::Flag
+            }
+            None => FixedUse::Unsupported,
+        }
+    }
     /// What is left to write after `done` bytes, for a write that io_uring completed short
     /// on a blocking pipe or socket, where write(2) and send(2) wait to write everything;
     /// `None` when nothing is left or the syscall would have returned short too.
@@ -211,6 +247,17 @@ pub(crate) trait Op: Sized {
 
     /// What a signal does to a call waiting for it.
     const ON_SIGNAL: OnSignal = OnSignal::Interrupt;
+}
+
+/// How an operation takes a fixed file as its fd.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum FixedUse {
+    /// Its entry needs `IOSQE_FIXED_FILE`.
+    Flag,
+    /// It set the fixed slot in its entry itself (a close of a fixed file).
+    Own,
+    /// It cannot.
+    Unsupported,
 }
 
 /// Outputs that follow from the raw result alone.

@@ -9,7 +9,7 @@
 use std::marker::PhantomData;
 use std::os::fd::RawFd;
 
-use super::{FdWait, Op};
+use super::{FdWait, Op, RawData};
 use crate::ring::{CURRENT_POSITION, Sqe};
 use crate::sys::*;
 
@@ -32,23 +32,23 @@ impl<'a> StreamRest<'a> {
     /// What follows the first `done` bytes of `bufs` on `fd`; `None` if nothing does.
     pub(crate) fn new(
         fd: RawFd,
-        bufs: impl Iterator<Item = &'a [u8]>,
+        bufs: impl Iterator<Item = RawData<'a>>,
         done: usize,
         send_flags: Option<i32>,
     ) -> Option<StreamRest<'a>> {
         let mut skip = done;
         let mut iov = Vec::new();
         for buf in bufs {
-            if skip >= buf.len() {
-                skip -= buf.len();
+            if skip >= buf.len {
+                skip -= buf.len;
                 continue;
             }
-            let rest = &buf[skip..];
-            skip = 0;
             iov.push(libc::iovec {
-                iov_base: rest.as_ptr().cast_mut().cast(),
-                iov_len: rest.len(),
+                // SAFETY: skip < len: the pointer stays inside the buffer.
+                iov_base: unsafe { buf.ptr.add(skip) }.cast_mut().cast(),
+                iov_len: buf.len - skip,
             });
+            skip = 0;
         }
         if iov.is_empty() {
             return None;

@@ -318,6 +318,23 @@ impl Sqe {
         self
     }
 
+    /// `IORING_OP_FIXED_FD_INSTALL` (6.8): a regular fd for fixed file `fixed_index`, as the
+    /// completion's result; `flags` is 0 (close-on-exec) or `IORING_FIXED_FD_NO_CLOEXEC`.
+    #[inline]
+    pub fn prep_fixed_fd_install(&mut self, fixed_index: u32, flags: u32) -> &mut Sqe {
+        rw!(
+            self,
+            IORING_OP_FIXED_FD_INSTALL,
+            fixed_index as RawFd,
+            0,
+            0,
+            0
+        );
+        self.0.flags = IOSQE_FIXED_FILE;
+        self.0.op_flags = flags;
+        self
+    }
+
     // The kernel reads a direct slot as index + 1 (0 meaning "not direct"), except ALLOC.
     #[inline]
     fn set_file_index(&mut self, file_index: u32) {
