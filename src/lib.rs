@@ -49,22 +49,33 @@
 //! ├── timeout.rs       with_timeout's deadline
 //! ├── driver/          layer 4: the calling thread's ring
 //! │   ├── thread.rs    where a thread's ring lives (setup, warm-up, syscall mode)
-//! │   ├── wait.rs      where a wait loops (the blocking entry, any completion, room)
-//! │   ├── slots.rs     completion slots of batch entries, fixed file slots
+//! │   ├── wait.rs      where a wait loops (the blocking entry, any completion, room,
+//! │   │                socket timeouts)
+//! │   ├── slots.rs     completion slots of batch entries and multishot streams, fixed
+//! │   │                file and registered buffer slots
 //! │   ├── fdcache.rs   what is known of fd numbers (seekable, buffered, O_NONBLOCK)
-//! │   ├── syscall.rs   running an operation as its syscall; the fallback decision
-//! │   ├── fork.rs      the fork generation
+//! │   ├── syscall.rs   running an operation as its syscall: the fallback decision,
+//! │   │                attempts without waiting, deadlines without a ring
+//! │   ├── creds.rs     credentials under SQPOLL
+//! │   ├── fork.rs      the fork generation, vfork children
 //! │   └── reaper.rs    unmapping exited threads' rings off their exit path
 //! ├── single.rs        layer 5: one blocking call
+//! ├── multishot.rs     layer 5: multishot accept
 //! ├── batch/           layer 5, beside single.rs: batch scopes
-//! │   ├── mod.rs       Batch, Handle, link, drain, read_file, window
-//! │   ├── core.rs      queued entries and how they start (ring or syscall)
-//! │   ├── end.rs       where an entry is freed: the scope's end reaps, then drops
+//! │   ├── mod.rs       Batch, Handle, link, drain, read_file, window, stream, pools
+//! │   ├── args.rs      what batch calls take: ScopeFd, ScopeBuf, borrowed fds and slices
+//! │   ├── core.rs      queued entries and how they start (ring or syscall), scope fds
+//! │   ├── emulate.rs   chains run as syscalls, concurrently, as the ring would run them
+//! │   ├── whole.rs     read_all, write_all, copy
+//! │   ├── end.rs       where an entry is freed: the scope's end reaps, closes, then drops
 //! │   ├── arena.rs     operations at fixed addresses for the scope's life
 //! │   ├── erased.rs    the function table for operations of any type
-//! │   └── window.rs    the windowed iterator
-//! └── calls.rs         layer 6: the calls table — every blocking call and batch method
-//!                      from one line each; status()
+//! │   └── window.rs    windows and streams
+//! ├── calls.rs         layer 6: the calls table — every blocking call and batch method
+//! │                    from one line each; status()
+//! ├── fs/              layer 7: std::fs's API (direct syscalls through the seam where the
+//! │                    ring cannot win for a blocking caller)
+//! └── net/             layer 7: std::net's and std::os::unix::net's API
 //! ```
 
 #![warn(missing_docs)]
@@ -75,6 +86,7 @@ mod calls;
 mod config;
 mod driver;
 pub mod fs;
+mod multishot;
 pub mod net;
 mod op;
 pub mod ring;
@@ -84,15 +96,22 @@ pub mod sys;
 mod timeout;
 
 pub use batch::{
-    Batch, BatchBuf, BatchData, BatchFd, BatchOwnedFd, Handle, ScopeBuf, ScopeFd, Window, batch,
+    Batch, BatchBuf, BatchData, BatchFd, BatchOwnedFd, CopyFile, Handle, ReadAll, ScopeBuf,
+    ScopeFd, Window, WriteAll, batch,
 };
 pub use calls::*;
 pub use config::{
     Backend, Config, ConfigError, DEFAULT_ENTRIES, DEFAULT_WARMUP_CALLS, Dispatch, Fallback,
     FallbackReason, Status, configure,
 };
+pub use multishot::{Accepts, accept_multishot};
 pub use stats::{Stats, stats};
 pub use timeout::with_timeout;
+
+/// The `libc` crate this one is built on, for the flag constants the calls take
+/// (`uring_os::libc::O_RDONLY`, `uring_os::libc::MSG_NOSIGNAL`, ...) without a dependency
+/// of your own.
+pub use libc;
 
 /// The README's examples, run as doctests so they never rot.
 #[doc = include_str!("../README.md")]

@@ -218,7 +218,188 @@ fn owned_fds_and_pool_buffers() {
     assert_eq!(fd_count(), before);
 }
 
+/// `Batch::read_all`, `write_all` and `copy` against std, on sizes around their chunk
+/// sizes and on the errors std gives.
+fn whole_file_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizes = [
+        0,
+        1,
+        32 * 1024 - 1,
+        32 * 1024,
+        32 * 1024 + 1,
+        64 * 1024,
+        64 * 1024 + 1,
+        256 * 1024 + 7,
+        3 * 1024 * 1024 + 5,
+    ];
+    let paths: Vec<_> = sizes
+        .iter()
+        .map(|&n| {
+            let path = dir.path().join(format!("f{n}"));
+            let data: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
+            fs::write(&path, &data).unwrap();
+            path
+        })
+        .collect();
+    let before = fd_count();
+    // All read in one scope, their first chains submitted together.
+    let got: Vec<_> = uring_os::batch(|s| {
+        let pending: Vec<_> = paths.iter().map(|p| s.read_all(uring_os::CWD, p)).collect();
+        pending.into_iter().map(|r| r.wait()).collect()
+    });
+    for (path, got) in paths.iter().zip(got) {
+        assert_eq!(got.unwrap(), fs::read(path).unwrap(), "{}", path.display());
+    }
+    // Files that read short (proc), and the errors std gives.
+    for path in ["/proc/self/status", "/proc/self/maps"] {
+        let ours = uring_os::batch(|s| s.read_all(uring_os::CWD, path).wait()).unwrap();
+        assert!(!ours.is_empty() && ours.ends_with(b"\n"), "{path}");
+    }
+    let missing = dir.path().join("missing");
+    for (path, kind) in [
+        (&missing, ErrorKind::NotFound),
+        (&dir.path().to_path_buf(), ErrorKind::IsADirectory),
+    ] {
+        let ours = uring_os::batch(|s| s.read_all(uring_os::CWD, path).wait()).unwrap_err();
+        let theirs = fs::read(path).unwrap_err();
+        assert_eq!(ours.kind(), kind);
+        assert_eq!(ours.raw_os_error(), theirs.raw_os_error());
+    }
+    assert_eq!(fd_count(), before, "read_all closes what it opens");
+
+    // write_all of 3 MB at an offset.
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    let out = dir.path().join("out");
+    let file = fs::File::create(&out).unwrap();
+    let n = uring_os::batch(|s| s.write_all(&file, &big, 10).wait()).unwrap();
+    assert_eq!(n, big.len());
+    let written = fs::read(&out).unwrap();
+    assert_eq!(&written[..10], &[0u8; 10]);
+    assert_eq!(&written[10..], &big[..]);
+    drop(file);
+
+    // copy, against std::fs::copy, with permissions.
+    use std::os::unix::fs::PermissionsExt;
+    for (i, path) in paths.iter().enumerate() {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o640 + (i as u32 % 3))).unwrap();
+        let (ours_to, std_to) = (
+            dir.path().join(format!("ours{i}")),
+            dir.path().join(format!("std{i}")),
+        );
+        let ours = uring_os::batch(|s| s.copy(path, &ours_to).wait()).unwrap();
+        let theirs = fs::copy(path, &std_to).unwrap();
+        assert_eq!(ours, theirs, "{}", path.display());
+        assert_eq!(fs::read(&ours_to).unwrap(), fs::read(&std_to).unwrap());
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&ours_to), mode(&std_to));
+    }
+    // Several copies in one scope.
+    let copied: Vec<u64> = uring_os::batch(|s| {
+        let pending: Vec<_> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| s.copy(p, dir.path().join(format!("again{i}"))))
+            .collect();
+        pending.into_iter().map(|c| c.wait().unwrap()).collect()
+    });
+    assert_eq!(copied, sizes.iter().map(|&n| n as u64).collect::<Vec<_>>());
+    for (from, to) in [
+        (missing.clone(), dir.path().join("x")),
+        (dir.path().to_path_buf(), dir.path().join("y")),
+        (paths[1].clone(), dir.path().join("no/such/dir")),
+    ] {
+        let ours = uring_os::batch(|s| s.copy(&from, &to).wait()).unwrap_err();
+        let theirs = fs::copy(&from, &to).unwrap_err();
+        assert_eq!(
+            (ours.kind(), ours.raw_os_error()),
+            (theirs.kind(), theirs.raw_os_error()),
+            "{from:?} -> {to:?}"
+        );
+    }
+    assert_eq!(fd_count(), before, "copy closes what it opens");
+}
+
+/// `Batch::stream`: a file of any size through `depth` recycled (registered) buffers, from
+/// a fixed file; reads linked to writes for a copy; O_DIRECT.
+fn streams_recycle_their_buffers() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big");
+    let data: Vec<u8> = (0..10_000_000u32).map(|i| (i % 241) as u8).collect();
+    fs::write(&path, &data).unwrap();
+    let file = fs::File::open(&path).unwrap();
+    const BLOCK: usize = 64 * 1024;
+    let blocks = data.len().div_ceil(BLOCK);
+    let before = fd_count();
+    let (copy, addresses) = uring_os::batch(|s| {
+        let fd = s.fixed(&file);
+        let mut copy = vec![0u8; data.len()];
+        let mut addresses = std::collections::HashSet::new();
+        let stream = s.stream(8, BLOCK, |s, i, buf| {
+            (i < blocks).then(|| s.pread(fd, buf, (i * BLOCK) as u64))
+        });
+        for (i, n, buf) in stream {
+            let n = n.unwrap();
+            assert_eq!(n, BLOCK.min(data.len() - i * BLOCK));
+            s.view(buf.until(n), |bytes| {
+                addresses.insert(bytes.as_ptr() as usize);
+                copy[i * BLOCK..i * BLOCK + n].copy_from_slice(bytes);
+            });
+        }
+        (copy, addresses)
+    });
+    assert!(copy == data, "the streamed bytes are the file's");
+    assert!(
+        addresses.len() <= 8,
+        "{} buffers for 8 in flight",
+        addresses.len()
+    );
+    assert_eq!(fd_count(), before);
+
+    // A copy: each block's read linked to its write, through the same recycled buffers.
+    let out = dir.path().join("copy");
+    let dst = fs::File::create(&out).unwrap();
+    uring_os::batch(|s| {
+        let (from, to) = (s.fixed(&file), s.fixed(&dst));
+        let stream = s.stream(4, BLOCK, |s, i, buf| {
+            (i < blocks).then(|| {
+                let offset = (i * BLOCK) as u64;
+                let len = BLOCK.min(data.len() - i * BLOCK);
+                s.link(|s| {
+                    let _read = s.pread(from, buf.until(len), offset);
+                    s.pwrite(to, buf.until(len), offset)
+                })
+            })
+        });
+        for (_, n, _) in stream {
+            n.unwrap();
+        }
+    });
+    drop(dst);
+    assert!(fs::read(&out).unwrap() == data);
+
+    // O_DIRECT needs aligned buffers: the stream's are page-aligned.
+    let direct = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&path);
+    if let Ok(direct) = direct {
+        let total: usize = uring_os::batch(|s| {
+            s.stream(4, BLOCK, |s, i, buf| {
+                (i < 16).then(|| s.pread(&direct, buf, (i * BLOCK) as u64))
+            })
+            .map(|(_, n, _)| n.unwrap())
+            .sum()
+        });
+        assert_eq!(total, 16 * BLOCK);
+    }
+    assert_eq!(fd_count(), before);
+}
+
 fn all() {
+    streams_recycle_their_buffers();
+    whole_file_operations();
     scope_fds_in_chains();
     a_failed_open_in_the_middle_of_a_chain();
     panics_and_leaks_mid_chain();

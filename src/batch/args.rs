@@ -105,6 +105,18 @@ impl ScopeBuf<'_> {
         self.len == 0
     }
 
+    /// The part `range` of the buffer (clamped to it), for a read or write of part of it.
+    pub fn slice(self, range: std::ops::Range<usize>) -> Self {
+        let end = range.end.min(self.len);
+        let start = range.start.min(end);
+        ScopeBuf {
+            // SAFETY: start <= len: the pointer stays inside (or one past) the buffer.
+            ptr: unsafe { self.ptr.add(start) },
+            len: end - start,
+            ..self
+        }
+    }
+
     /// The same buffer cut to its first `len` bytes (all of it if `len` is larger): what a
     /// write sends when the read before it filled only part.
     pub fn until(self, len: usize) -> Self {

@@ -57,6 +57,10 @@ pub(super) struct Queued {
     /// For an entry that makes an fd: the call of the scope that closes it. Calls queued
     /// after it find the fd gone (`EBADF`).
     pub(super) closer: Option<usize>,
+    /// For an fd registered with `Batch::fixed`: the fd is the caller's, never closed.
+    pub(super) borrowed: bool,
+    /// The registered buffer slot of the pool buffer it reads into or writes from.
+    pub(super) reg_buf: Option<u16>,
 }
 
 /// A buffer of the scope's pool.
@@ -67,6 +71,14 @@ pub(super) struct PoolBuf {
     pub(super) users: Vec<usize>,
     /// Its bytes are lent out (`Batch::view`): no operation may name it meanwhile.
     pub(super) viewing: bool,
+    /// Its slot in the ring's registered buffer table.
+    pub(super) reg: Option<u16>,
+}
+
+/// The allocation of a pool buffer of `len` bytes: page-aligned (for `O_DIRECT`), never
+/// empty.
+pub(super) fn pool_layout(len: usize) -> std::alloc::Layout {
+    std::alloc::Layout::from_size_align(len.max(1), 4096).expect("a buffer size below isize::MAX")
 }
 
 /// What a scope fd stands for when an entry that uses it starts.
@@ -215,6 +227,8 @@ impl Core {
             fixed_slot: None,
             fd_gone: false,
             closer: None,
+            borrowed: false,
+            reg_buf: None,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -483,6 +497,7 @@ impl Core {
                 // SAFETY: the operation stays at its arena address until the scope ends, and
                 // the scope waits for this entry's completion first.
                 unsafe { (q.fns.prep)(q.op, sqe) };
+                use_registered_buffer(sqe, q.reg_buf);
                 sqe.user_data(u64::from(slot)).flags(q.flags);
                 q.state = State::Ring { slot };
                 put += 1;
@@ -535,6 +550,7 @@ impl Core {
             // SAFETY: the operation stays at its arena address until the scope ends, and
             // the scope waits for this entry's completion first.
             unsafe { (q.fns.prep)(q.op, sqe) };
+            use_registered_buffer(sqe, q.reg_buf);
             sqe.user_data(u64::from(slot)).flags(q.flags);
             let linked = q.link && k < last;
             if linked || q.deadline.is_some() {
@@ -706,6 +722,19 @@ impl Core {
         }
     }
 
+    /// The error entry `index` failed with, if it failed, its result left for its handle.
+    pub(super) fn failure_of(&self, index: usize) -> Option<io::Error> {
+        self.settle(index);
+        let queued = self.queued.borrow();
+        let res = match &queued[index].state {
+            State::Done(Err(e)) => return Some(io::Error::new(e.kind(), e.to_string())),
+            State::Done(Ok(r)) => *r,
+            State::Ring { slot } => with_driver(|d| d.completions.peek(*slot)).flatten()?,
+            _ => return None,
+        };
+        (res < 0).then(|| io::Error::from_raw_os_error(-res))
+    }
+
     /// After the result of entry `index` is known: if it closed a scope fd, the fd is gone,
     /// and a fixed file's slot is free again.
     pub(super) fn note_close(&self, index: usize, res: &io::Result<i32>) {
@@ -868,4 +897,19 @@ pub(super) fn scope_fd_value(
         (Some(r), None) if r >= 0 => ScopeFdValue::Raw(r),
         _ => ScopeFdValue::Bad,
     }
+}
+
+/// Turns a read or write of a registered buffer into its fixed-buffer opcode.
+#[inline]
+fn use_registered_buffer(sqe: &mut crate::ring::Sqe, index: Option<u16>) {
+    let Some(index) = index else {
+        return;
+    };
+    let entry = sqe.as_raw_mut();
+    entry.opcode = match entry.opcode {
+        IORING_OP_READ => IORING_OP_READ_FIXED,
+        IORING_OP_WRITE => IORING_OP_WRITE_FIXED,
+        _ => return,
+    };
+    entry.buf_index = index;
 }

@@ -194,7 +194,9 @@ impl Core {
                 }
                 Attempted::Done(res) => {
                     progressed = true;
+                    // A hard link goes on whatever the entry gave, as in the kernel.
                     let breaks = q.link
+                        && q.flags & crate::sys::IOSQE_IO_HARDLINK == 0
                         && match &res {
                             // SAFETY: as above.
                             Ok(r) => unsafe { (q.fns.breaks_chain)(q.op, *r) },

@@ -117,9 +117,26 @@ impl Drop for Core {
             unsafe { drop(value) };
         }
         for buf in self.bufs.get_mut().drain(..) {
-            // SAFETY: made by Box::into_raw of a boxed slice of this length in
-            // Batch::buffer; every operation naming it has completed.
-            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(buf.ptr, buf.len)) });
+            if let Some(slot) = buf.reg {
+                let unregistered = with_driver(|d| {
+                    let empty = libc::iovec {
+                        iov_base: std::ptr::null_mut(),
+                        iov_len: 0,
+                    };
+                    // SAFETY: an empty iovec pins nothing.
+                    let res = unsafe { d.ring.update_buffers(u32::from(slot), &[empty]) };
+                    d.release_buffer_slot(slot);
+                    res.is_ok()
+                });
+                if unregistered != Some(true) {
+                    // Still registered (the ring is out of reach): the kernel keeps the pages
+                    // pinned and may be asked to use them; never free them.
+                    continue;
+                }
+            }
+            // SAFETY: allocated with this layout in Batch::buffer; every operation naming it
+            // has completed, and it is no longer registered.
+            unsafe { std::alloc::dealloc(buf.ptr, super::core::pool_layout(buf.len)) };
         }
         self.arena.get_mut().recycle();
         let queue = std::mem::take(self.queued.get_mut());
@@ -168,6 +185,8 @@ impl Core {
                     q.fixed_slot = None;
                     fixed_closes.push(slot);
                 }
+                // An fd registered with Batch::fixed (and not fixed) is the caller's.
+                ScopeFdValue::Raw(_) if q.borrowed => {}
                 ScopeFdValue::Raw(fd) => {
                     // SAFETY: the fd the entry made, owned by the scope and used by nothing
                     // any more (every entry has completed).

@@ -194,8 +194,3 @@ pub(super) unsafe fn finish_in_arena<O: Op>(
         Ok(op.output(res))
     }
 }
-
-/// Whether a raw result or error means "failed".
-pub(super) fn failed(res: &io::Result<i32>) -> bool {
-    !matches!(res, Ok(r) if *r >= 0)
-}

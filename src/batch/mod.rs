@@ -52,6 +52,7 @@ mod core;
 mod emulate;
 mod end;
 mod erased;
+mod whole;
 mod window;
 
 use std::cell::{Cell, RefCell};
@@ -65,8 +66,9 @@ use self::arena::Arena;
 pub(crate) use self::args::private::FdArg;
 pub use self::args::{BatchBuf, BatchData, BatchFd, BatchOwnedFd, ScopeBuf, ScopeFd};
 use self::core::{Core, SPARE_QUEUE, State, Taken};
-use self::erased::{failed, finish_in_arena};
-pub use self::window::Window;
+use self::erased::finish_in_arena;
+pub use self::whole::{CopyFile, ReadAll, WriteAll};
+pub use self::window::{Stream, Window};
 use crate::driver::{
     Driver, FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
 };
@@ -169,7 +171,7 @@ impl Uses {
     }
 }
 
-impl<'scope> Batch<'scope, '_> {
+impl<'scope, 'env> Batch<'scope, 'env> {
     /// Queues an operation naming what `uses` says.
     pub(crate) fn push_using<O: Op + 'scope>(
         &'scope self,
@@ -184,7 +186,9 @@ impl<'scope> Batch<'scope, '_> {
         }
         let index = self.core.push_with(op, uses.fd, uses.closes);
         if let Some(buf) = uses.buf {
-            self.core.bufs.borrow_mut()[buf].users.push(index);
+            let mut bufs = self.core.bufs.borrow_mut();
+            bufs[buf].users.push(index);
+            self.core.queued.borrow_mut()[index].reg_buf = bufs[buf].reg;
         }
         self.handle::<O>(index)
     }
@@ -214,14 +218,22 @@ impl<'scope> Batch<'scope, '_> {
 
     /// A zeroed buffer of `len` bytes from the scope's pool, freed when the scope ends; see
     /// [`ScopeBuf`].
+    ///
+    /// The buffer is aligned to 4096 bytes, as `O_DIRECT` transfers need.
     pub fn buffer(&'scope self, len: usize) -> ScopeBuf<'scope> {
-        let ptr = Box::into_raw(vec![0u8; len].into_boxed_slice()).cast::<u8>();
+        let layout = self::core::pool_layout(len);
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
         let mut bufs = self.core.bufs.borrow_mut();
         bufs.push(self::core::PoolBuf {
             ptr,
             len,
             users: Vec::new(),
             viewing: false,
+            reg: None,
         });
         ScopeBuf::new(bufs.len() - 1, ptr, len)
     }
@@ -246,6 +258,70 @@ impl<'scope> Batch<'scope, '_> {
         // operation that names the buffer has completed, and none can start while it is
         // lent (see push_using).
         f(unsafe { std::slice::from_raw_parts(buf.ptr, buf.len) })
+    }
+
+    /// Registers `buf` with the ring (`IORING_REGISTER_BUFFERS_UPDATE`, into a sparse
+    /// table, 5.19): the kernel pins its pages once, and reads into it and writes from it
+    /// become `IORING_OP_READ_FIXED`/`WRITE_FIXED`, which skip mapping the pages on every
+    /// operation. Returns `false` (and nothing changes) where the ring cannot. The buffer
+    /// is unregistered when the scope ends.
+    pub fn register_buffer(&'scope self, buf: ScopeBuf<'scope>) -> bool {
+        let mut bufs = self.core.bufs.borrow_mut();
+        let pool = &mut bufs[buf.id];
+        if pool.reg.is_some() {
+            return true;
+        }
+        let iov = libc::iovec {
+            iov_base: pool.ptr.cast(),
+            iov_len: pool.len,
+        };
+        let slot = with_driver(|d| {
+            let slot = d.buffer_slot()?;
+            // SAFETY: the pool keeps the buffer allocated until the scope ends, which
+            // empties the slot before freeing it (see end.rs).
+            match unsafe { d.ring.update_buffers(u32::from(slot), &[iov]) } {
+                Ok(1) => Some(slot),
+                _ => {
+                    d.release_buffer_slot(slot);
+                    None
+                }
+            }
+        })
+        .flatten();
+        pool.reg = slot;
+        slot.is_some()
+    }
+
+    /// Registers `fd` in the ring's fixed file table for the scope (as fio's
+    /// `--registerfiles`): calls that take the returned [`ScopeFd`] skip the fd table. The
+    /// fd stays the caller's; the scope only drops the registration when it ends. Where the
+    /// ring has no fixed files the `ScopeFd` stands for the fd itself.
+    pub fn fixed(&'scope self, fd: impl AsFd + 'scope) -> ScopeFd<'scope> {
+        let number = fd.as_fd().as_raw_fd();
+        self.keep(fd);
+        let index = self.core.push(Ok(op::Owned {}));
+        let slot = with_driver(|d| match d.fixed_slot() {
+            FixedSlot::Free(slot) => match d.ring.update_files(slot, &[number]) {
+                Ok(1) => Some(slot),
+                _ => {
+                    d.release_fixed_slot(slot);
+                    None
+                }
+            },
+            _ => None,
+        })
+        .flatten();
+        let mut queued = self.core.queued.borrow_mut();
+        let q = &mut queued[index];
+        q.borrowed = true;
+        match slot {
+            Some(slot) => {
+                q.fixed_slot = Some(slot);
+                q.state = State::Done(Ok(0));
+            }
+            None => q.state = State::Done(Ok(number)),
+        }
+        ScopeFd::new(index)
     }
 
     /// Hands `fd` to the scope: later calls take the returned [`ScopeFd`] as their fd, and
@@ -410,6 +486,62 @@ impl<'scope> Batch<'scope, '_> {
             next_position: 0,
         }
     }
+
+    /// Streams operations through `depth` buffers of `len` bytes that it recycles:
+    /// `make(s, position, buffer)` queues the operation number `position` (a read into the
+    /// buffer, or a write from it) and returns its handle, or `None` when there are no
+    /// more. Up to `depth` are in flight; the iterator yields `(position, result, buffer)`
+    /// as they complete, the buffer lent to the caller (with [`Batch::view`]) until the
+    /// next call, when a new operation gets it. So streaming a file of any size takes
+    /// `depth` buffers — the fio pattern with recycled buffers.
+    ///
+    /// The buffers are registered with the ring where it can (5.19), so reads and writes
+    /// into them use `IORING_OP_READ_FIXED`/`WRITE_FIXED`; they are page-aligned, as
+    /// `O_DIRECT` needs.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("f"), &data)?;
+    /// let file = std::fs::File::open(dir.path().join("f"))?;
+    /// let mut sum = 0u64;
+    /// uring_os::batch(|s| {
+    ///     let blocks = s.stream(4, 4096, |s, i, buf| {
+    ///         let offset = i as u64 * 4096;
+    ///         (offset < 100_000).then(|| s.pread(&file, buf, offset))
+    ///     });
+    ///     for (_, n, buf) in blocks {
+    ///         let n = n.unwrap();
+    ///         s.view(buf.until(n), |bytes| sum += bytes.iter().map(|&b| u64::from(b)).sum::<u64>());
+    ///     }
+    /// });
+    /// assert_eq!(sum, data.iter().map(|&b| u64::from(b)).sum::<u64>());
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<F>(&'scope self, depth: usize, len: usize, make: F) -> Stream<'scope, 'env, F>
+    where
+        F: FnMut(&'scope Self, usize, ScopeBuf<'scope>) -> Option<Handle<'scope, usize>>,
+    {
+        let depth = depth.max(1);
+        let idle = (0..depth)
+            .map(|_| {
+                let buf = self.buffer(len);
+                self.register_buffer(buf);
+                buf
+            })
+            .collect();
+        Stream {
+            scope: self,
+            make,
+            depth,
+            idle,
+            lent: None,
+            in_flight: VecDeque::new(),
+            next_position: 0,
+            done: false,
+        }
+    }
 }
 
 /// openat + read + close as syscalls one after the other, for [`Batch::read_file`] without
@@ -474,15 +606,10 @@ impl<T> Handle<'_, T> {
             if timed_out {
                 res = Ok(-libc::ETIMEDOUT);
             } else if let Some(index) = after {
-                // A chain cut short: the earlier entry's error says why.
-                if let Some(earlier) = self.core.take_result(index) {
-                    if !earlier.op.is_null() {
-                        // Back into the scope, which drops it.
-                        self.core.queued.borrow_mut()[index].op = earlier.op;
-                    }
-                    if failed(&earlier.res) {
-                        res = earlier.res;
-                    }
+                // A chain cut short: the earlier entry's error says why (its result stays
+                // for its own handle).
+                if let Some(error) = self.core.failure_of(index) {
+                    res = Err(error);
                 }
             }
         }

@@ -41,6 +41,8 @@ pub(crate) const BLOCKING: u64 = u64::MAX;
 pub(crate) const IGNORED: u64 = u64::MAX - 1;
 /// `user_data` of the linked timeout of the blocking operation.
 pub(crate) const BLOCKING_TIMEOUT: u64 = u64::MAX - 2;
+/// `user_data` of multishot stream `id` is `STREAMS + id` (batch slots stay far below).
+pub(crate) const STREAMS: u64 = 1 << 62;
 
 /// A thread's ring and what goes with it.
 pub(crate) struct Driver {
@@ -114,6 +116,14 @@ impl Driver {
             // Reaped by someone else's wait (a flush while the SQ was full): kept for
             // wait_blocking.
             BLOCKING => self.blocking_result = Some(cqe.result()),
+            user_data if user_data >= STREAMS => {
+                let more = cqe.flags() & crate::sys::IORING_CQE_F_MORE != 0;
+                self.completions.complete_stream(
+                    (user_data - STREAMS) as usize,
+                    cqe.result(),
+                    more,
+                );
+            }
             user_data => self.completions.complete(user_data, cqe.result()),
         }
     }

@@ -15,6 +15,19 @@ pub(crate) struct Completions {
     pub(crate) in_flight: u32,
     /// Free slots of the ring's fixed file table, once registered.
     fixed_free: Option<Vec<u32>>,
+    /// Free slots of the ring's registered buffer table, once registered.
+    buffers_free: Option<Vec<u16>>,
+    /// Multishot streams: the results each has posted and not yet handed out.
+    pub(crate) streams: Vec<Option<StreamSlot>>,
+}
+
+/// A multishot request's completions.
+#[derive(Default)]
+pub(crate) struct StreamSlot {
+    /// Results posted and not yet taken.
+    pub(crate) results: std::collections::VecDeque<i32>,
+    /// Whether the request is in the kernel (it posts `IORING_CQE_F_MORE` while it is).
+    pub(crate) armed: bool,
 }
 
 /// The state of one completion slot.
@@ -65,6 +78,34 @@ impl Completions {
             Slot::Free | Slot::Done(_) => return,
         }
         self.in_flight -= 1;
+    }
+
+    /// Files a completion of multishot stream `id`; `more` says the request goes on.
+    pub(crate) fn complete_stream(&mut self, id: usize, res: i32, more: bool) {
+        let Some(Some(stream)) = self.streams.get_mut(id) else {
+            return;
+        };
+        if res != -libc::ECANCELED {
+            stream.results.push_back(res);
+        }
+        if !more && stream.armed {
+            stream.armed = false;
+            self.in_flight -= 1;
+        }
+    }
+
+    /// A new multishot stream's id.
+    pub(crate) fn open_stream(&mut self) -> usize {
+        match self.streams.iter().position(Option::is_none) {
+            Some(id) => {
+                self.streams[id] = Some(StreamSlot::default());
+                id
+            }
+            None => {
+                self.streams.push(Some(StreamSlot::default()));
+                self.streams.len() - 1
+            }
+        }
     }
 
     /// Takes a finished slot's result and frees the slot.
@@ -120,6 +161,27 @@ impl Driver {
         match self.completions.fixed_free.as_mut().and_then(Vec::pop) {
             Some(index) => FixedSlot::Free(index),
             None => FixedSlot::Busy,
+        }
+    }
+
+    /// A free slot of the registered buffer table, registering a sparse table on first
+    /// use; `None` where the ring has none (before 5.19) or all are taken.
+    pub(crate) fn buffer_slot(&mut self) -> Option<u16> {
+        if !self.supports(IORING_OP_READ_FIXED) {
+            return None;
+        }
+        if self.completions.buffers_free.is_none() {
+            const SLOTS: u16 = 1024;
+            self.ring.register_buffers_sparse(u32::from(SLOTS)).ok()?;
+            self.completions.buffers_free = Some((0..SLOTS).rev().collect());
+        }
+        self.completions.buffers_free.as_mut()?.pop()
+    }
+
+    /// Gives back a registered buffer slot, emptied.
+    pub(crate) fn release_buffer_slot(&mut self, index: u16) {
+        if let Some(free) = self.completions.buffers_free.as_mut() {
+            free.push(index);
         }
     }
 

@@ -58,13 +58,15 @@ impl TcpListener {
         Ok((TcpStream { inner }, addr))
     }
 
-    /// Mirrors `TcpListener::incoming`: [`accept`](TcpListener::accept) again and again.
+    /// Mirrors `TcpListener::incoming`: connection after connection.
     ///
-    /// Repeated accept4(2) rather than io_uring's multishot accept: the crate's public calls
-    /// have no multishot form yet, and a blocking caller waiting in accept4(2) pays nothing a
-    /// multishot accept would save.
+    /// One multishot accept (5.19) through the thread's ring serves all of them (see
+    /// [`accept_multishot`](crate::accept_multishot)); without it, accept4(2) again and
+    /// again.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
+        Incoming {
+            accepts: crate::accept_multishot(&self.inner, libc::SOCK_CLOEXEC),
+        }
     }
 
     /// Mirrors `TcpListener::local_addr`: getsockname(2).
@@ -116,14 +118,14 @@ impl fmt::Debug for TcpListener {
 /// Mirrors `std::net::Incoming`: the iterator of [`TcpListener::incoming`].
 #[derive(Debug)]
 pub struct Incoming<'a> {
-    listener: &'a TcpListener,
+    accepts: crate::Accepts<'a>,
 }
 
 impl Iterator for Incoming<'_> {
     type Item = io::Result<TcpStream>;
 
     fn next(&mut self) -> Option<io::Result<TcpStream>> {
-        Some(self.listener.accept().map(|(stream, _)| stream))
+        Some(self.accepts.next()?.map(TcpStream::from))
     }
 }
 

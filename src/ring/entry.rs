@@ -534,6 +534,16 @@ impl Sqe {
         self
     }
 
+    /// `IORING_OP_ACCEPT` with `IORING_ACCEPT_MULTISHOT` (5.19): accepts connection after
+    /// connection, each a completion with the new fd and `IORING_CQE_F_MORE` while it goes
+    /// on; no peer address.
+    #[inline]
+    pub fn prep_multishot_accept(&mut self, fd: RawFd, flags: i32) -> &mut Sqe {
+        self.prep_accept(fd, std::ptr::null_mut(), std::ptr::null_mut(), flags);
+        self.0.ioprio |= IORING_ACCEPT_MULTISHOT;
+        self
+    }
+
     /// `IORING_OP_CONNECT` (5.5): connect(2).
     ///
     /// Memory: `addr` must be valid for `addr_len` bytes until the completion is reaped.

@@ -827,6 +827,50 @@ impl Ring {
         .map(drop)
     }
 
+    /// Registers an empty buffer table of `nr` slots (`IORING_REGISTER_BUFFERS2` with
+    /// `IORING_RSRC_REGISTER_SPARSE`, 5.19), to fill with
+    /// [`update_buffers`](Ring::update_buffers).
+    pub fn register_buffers_sparse(&mut self, nr: u32) -> io::Result<()> {
+        let mut reg = IoUringRsrcRegister {
+            nr,
+            flags: IORING_RSRC_REGISTER_SPARSE,
+            ..IoUringRsrcRegister::default()
+        };
+        self.register(
+            IORING_REGISTER_BUFFERS2,
+            (&raw mut reg).cast(),
+            size_of::<IoUringRsrcRegister>() as u32,
+        )
+        .map(drop)
+    }
+
+    /// Replaces registered buffer slots from `offset` with `buffers`
+    /// (`IORING_REGISTER_BUFFERS_UPDATE`, 5.13); an iovec with a null base empties its
+    /// slot. Returns how many slots were updated.
+    ///
+    /// # Safety
+    /// As [`register_buffers`](Ring::register_buffers): every buffer must stay valid until
+    /// its slot is emptied or the ring is dropped.
+    pub unsafe fn update_buffers(
+        &mut self,
+        offset: u32,
+        buffers: &[libc::iovec],
+    ) -> io::Result<u32> {
+        let nr =
+            u32::try_from(buffers.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let mut update = IoUringRsrcUpdate2 {
+            offset,
+            data: buffers.as_ptr() as u64,
+            nr,
+            ..IoUringRsrcUpdate2::default()
+        };
+        self.register(
+            IORING_REGISTER_BUFFERS_UPDATE,
+            (&raw mut update).cast(),
+            size_of::<IoUringRsrcUpdate2>() as u32,
+        )
+    }
+
     /// Drops the registered buffers (`IORING_UNREGISTER_BUFFERS`).
     pub fn unregister_buffers(&mut self) -> io::Result<()> {
         self.register(IORING_UNREGISTER_BUFFERS, ptr::null_mut(), 0)
