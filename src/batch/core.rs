@@ -69,8 +69,9 @@ pub(super) struct PoolBuf {
     pub(super) len: usize,
     /// Entries that name it.
     pub(super) users: Vec<usize>,
-    /// Its bytes are lent out (`Batch::view`): no operation may name it meanwhile.
-    pub(super) viewing: bool,
+    /// How many views lend its bytes out now (`Batch::view`, nested or not): no operation
+    /// may name it meanwhile.
+    pub(super) viewing: u32,
     /// Its slot in the ring's registered buffer table.
     pub(super) reg: Option<u16>,
 }

@@ -119,7 +119,9 @@ impl Core {
             // entries in flight) a slice, after which the ring's completions are reaped.
             let ring_busy = with_driver(|d| {
                 d.reap_into_completions();
-                d.completions.in_flight > 0 || d.ring.sq_pending() > 0
+                d.completions.in_flight > 0
+                    || d.completions.streams_armed > 0
+                    || d.ring.sq_pending() > 0
             })
             .unwrap_or(false);
             let limit = match (nearest, ring_busy) {

@@ -70,7 +70,7 @@ use self::erased::finish_in_arena;
 pub use self::whole::{CopyFile, ReadAll, WriteAll};
 pub use self::window::{Stream, Window};
 use crate::driver::{
-    Driver, FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
+    FixedSlot, forget_fd, fork_generation, register_fork_handler, run_syscall, with_driver,
 };
 use crate::op::{self, CPath, Op};
 use crate::stats::Counters;
@@ -179,18 +179,24 @@ impl<'scope, 'env> Batch<'scope, 'env> {
         uses: Uses,
     ) -> Handle<'scope, O::Output> {
         if let Some(buf) = uses.buf {
-            if self.core.bufs.borrow()[buf].viewing {
+            if self.core.bufs.borrow()[buf].viewing > 0 {
                 // Its bytes are lent out right now: the kernel must not write them.
                 op = Err(io::Error::from_raw_os_error(libc::EBUSY));
             }
         }
         let index = self.core.push_with(op, uses.fd, uses.closes);
-        if let Some(buf) = uses.buf {
+        self.note_buffer_user(uses.buf, index);
+        self.handle::<O>(index)
+    }
+
+    /// Records that entry `index` names pool buffer `buf` (a registered one makes it use
+    /// the fixed-buffer opcode).
+    fn note_buffer_user(&self, buf: Option<usize>, index: usize) {
+        if let Some(buf) = buf {
             let mut bufs = self.core.bufs.borrow_mut();
             bufs[buf].users.push(index);
             self.core.queued.borrow_mut()[index].reg_buf = bufs[buf].reg;
         }
-        self.handle::<O>(index)
     }
 
     /// Queues an operation; a failed conversion (a path with a NUL) gives a failed handle.
@@ -232,7 +238,7 @@ impl<'scope, 'env> Batch<'scope, 'env> {
             ptr,
             len,
             users: Vec::new(),
-            viewing: false,
+            viewing: 0,
             reg: None,
         });
         ScopeBuf::new(bufs.len() - 1, ptr, len)
@@ -242,17 +248,18 @@ impl<'scope, 'env> Batch<'scope, 'env> {
     /// has completed (their results stay for their handles). While `f` runs, a call that
     /// names `buf` fails with `EBUSY` rather than let the kernel write bytes that are lent.
     pub fn view<R>(&'scope self, buf: ScopeBuf<'scope>, f: impl FnOnce(&[u8]) -> R) -> R {
-        let users = self.core.bufs.borrow()[buf.id].users.clone();
+        // Every call that names it has finished after this: the list starts afresh.
+        let users = std::mem::take(&mut self.core.bufs.borrow_mut()[buf.id].users);
         for user in users {
             self.core.settle(user);
         }
         struct EndView<'a>(&'a Core, usize);
         impl Drop for EndView<'_> {
             fn drop(&mut self) {
-                self.0.bufs.borrow_mut()[self.1].viewing = false;
+                self.0.bufs.borrow_mut()[self.1].viewing -= 1;
             }
         }
-        self.core.bufs.borrow_mut()[buf.id].viewing = true;
+        self.core.bufs.borrow_mut()[buf.id].viewing += 1;
         let _end = EndView(&self.core, buf.id);
         // SAFETY: the pool holds `len` initialised bytes at `ptr` until the scope ends; every
         // operation that names the buffer has completed, and none can start while it is
@@ -397,11 +404,19 @@ impl<'scope, 'env> Batch<'scope, 'env> {
         &'scope self,
         dir: impl AsFd + 'scope,
         path: impl AsRef<Path>,
-        buf: &'scope mut [u8],
+        buf: impl BatchBuf<'scope>,
     ) -> Handle<'scope, usize> {
         let dir_fd = dir.as_fd().as_raw_fd();
         self.keep(dir);
         let dir = dir_fd;
+        let arg = buf.into_read_arg();
+        let (buf, pool) = (arg.raw, arg.scope);
+        if let Some(pool) = pool {
+            if self.core.bufs.borrow()[pool].viewing > 0 {
+                return self
+                    .push::<op::Read<'scope>>(Err(io::Error::from_raw_os_error(libc::EBUSY)));
+            }
+        }
         let path = match CPath::heap(path.as_ref()) {
             Ok(path) => path,
             Err(e) => return self.push::<op::Read<'scope>>(Err(e)),
@@ -427,9 +442,19 @@ impl<'scope, 'env> Batch<'scope, 'env> {
             }) {
                 Some(FixedSlot::Free(index)) => break Some(index),
                 Some(FixedSlot::Busy) => {
-                    // Every slot belongs to a chain not finished: start and reap them.
+                    // Every slot is taken: by chains not finished (their closes free slots:
+                    // start and reap them), or by scope fds (nothing frees one: go without).
                     self.core.start_pending();
-                    with_driver(Driver::wait_one);
+                    let waited = with_driver(|d| {
+                        let busy = d.completions.in_flight > 0 || d.ring.sq_pending() > 0;
+                        if busy {
+                            d.wait_one();
+                        }
+                        busy
+                    });
+                    if waited != Some(true) {
+                        break None;
+                    }
                 }
                 Some(FixedSlot::Unsupported) | None => break None,
             }
@@ -439,14 +464,13 @@ impl<'scope, 'env> Batch<'scope, 'env> {
             let res = read_whole(dir, path, buf);
             let slot = self.core.push::<op::Ready>(Ok(op::Ready {}));
             self.core.queued.borrow_mut()[slot].state = State::Done(res.map(|n| n as i32));
+            self.note_buffer_user(pool, slot);
             return self.handle::<op::Ready>(slot);
         };
         let outer_link = self.core.linking.replace(true);
         let open = self.core.push(Ok(op::OpenFixed { dir, path, index }));
-        let read = self.core.push(Ok(op::ReadFixed {
-            index,
-            buf: buf.into(),
-        }));
+        let read = self.core.push(Ok(op::ReadFixed { index, buf }));
+        self.note_buffer_user(pool, read);
         self.core.linking.set(false);
         let close = self.core.push(Ok(op::CloseFixed { index }));
         self.core.linking.set(outer_link);
@@ -546,7 +570,7 @@ impl<'scope, 'env> Batch<'scope, 'env> {
 
 /// openat + read + close as syscalls one after the other, for [`Batch::read_file`] without
 /// fixed files.
-fn read_whole(dir: i32, path: CPath, buf: &mut [u8]) -> io::Result<usize> {
+fn read_whole(dir: i32, path: CPath, buf: op::RawBuf<'_>) -> io::Result<usize> {
     let mut open = op::OpenAt {
         dir,
         path,
@@ -559,11 +583,7 @@ fn read_whole(dir: i32, path: CPath, buf: &mut [u8]) -> io::Result<usize> {
         return Err(io::Error::from_raw_os_error(-fd));
     }
     forget_fd(fd);
-    let read = run_syscall(&mut op::Read {
-        fd,
-        buf: buf.into(),
-        offset: 0,
-    });
+    let read = run_syscall(&mut op::Read { fd, buf, offset: 0 });
     let closed = run_syscall(&mut op::Close { fd, fixed: None });
     forget_fd(fd);
     match (read, closed) {

@@ -60,12 +60,21 @@ struct Copying<'scope> {
     to_path: CString,
     mode: u32,
     size: u64,
-    /// Chunks in flight, oldest first: (offset, length, buffer, its write).
-    in_flight: std::collections::VecDeque<(u64, usize, ScopeBuf<'scope>, Handle<'scope, usize>)>,
+    /// Chunks in flight, oldest first.
+    in_flight: std::collections::VecDeque<Chunk<'scope>>,
     /// The offset of the next chunk to queue.
     next: u64,
-    /// The opens, whose errors explain a cancelled first write.
+    /// The opens, whose errors explain a cancelled first chunk.
     opens: [usize; 2],
+}
+
+/// One chunk of a copy: a read into `buf` linked to a write of `len` bytes from it.
+struct Chunk<'scope> {
+    offset: u64,
+    len: usize,
+    buf: ScopeBuf<'scope>,
+    read: Handle<'scope, usize>,
+    write: Handle<'scope, usize>,
 }
 
 impl<'scope, 'env> Batch<'scope, 'env> {
@@ -204,7 +213,9 @@ impl<'scope, 'env> Batch<'scope, 'env> {
         let size = stx.stx_size;
         self.core.start_pending();
         let first_len = (size as usize).min(COPY_CHUNK);
-        let buf = self.buffer(COPY_CHUNK);
+        // One byte more than the first chunk: a read that fills it finds the file longer
+        // than its status said (a proc file says 0), one short of it the end.
+        let buf = self.buffer(COPY_CHUNK + 1);
         let outer = self.core.linking.replace(true);
         let open_from = self.open(from, libc::O_RDONLY | libc::O_CLOEXEC, 0);
         let open_to = self.open(
@@ -213,11 +224,14 @@ impl<'scope, 'env> Batch<'scope, 'env> {
             mode,
         );
         let (from_fd, to_fd) = (open_from.fd(), open_to.fd());
-        let read = self.pread(from_fd, buf.slice(0..first_len), 0);
+        let read = self.pread(from_fd, buf.slice(0..first_len + 1), 0);
         let write = self.pwrite(to_fd, buf.until(first_len), 0);
         self.core.linking.set(outer);
         {
             let mut queued = self.core.queued.borrow_mut();
+            // The read comes back short at the end of a file that fits the chunk: the write
+            // goes on all the same.
+            queued[read.index].flags |= IOSQE_IO_HARDLINK;
             queued[read.index].after = Some(open_from.index);
             queued[write.index].link = false;
         }
@@ -228,12 +242,17 @@ impl<'scope, 'env> Batch<'scope, 'env> {
             to_path,
             mode,
             size,
-            in_flight: [(0, first_len, buf, write)].into(),
+            in_flight: [Chunk {
+                offset: 0,
+                len: first_len,
+                buf,
+                read,
+                write,
+            }]
+            .into(),
             next: first_len as u64,
             opens: [open_from.index, open_to.index],
         };
-        // The read's result is the write's business: a short read cancels the write.
-        drop(read);
         for _ in 1..COPY_DEPTH {
             if !self.queue_chunk(&mut copying, None) {
                 break;
@@ -249,12 +268,18 @@ impl<'scope, 'env> Batch<'scope, 'env> {
             return false;
         }
         let len = ((c.size - c.next) as usize).min(COPY_CHUNK);
-        let buf = buf.unwrap_or_else(|| self.buffer(COPY_CHUNK));
-        let write = self.link(|s| {
-            let _read = s.pread(c.from, buf.slice(0..len), c.next);
-            s.pwrite(c.to, buf.until(len), c.next)
+        let buf = buf.unwrap_or_else(|| self.buffer(COPY_CHUNK + 1));
+        let (read, write) = self.link(|s| {
+            let read = s.pread(c.from, buf.slice(0..len), c.next);
+            (read, s.pwrite(c.to, buf.until(len), c.next))
         });
-        c.in_flight.push_back((c.next, len, buf, write));
+        c.in_flight.push_back(Chunk {
+            offset: c.next,
+            len,
+            buf,
+            read,
+            write,
+        });
         c.next += len as u64;
         true
     }
@@ -265,19 +290,16 @@ impl ReadAll<'_, '_> {
     pub fn wait(self) -> io::Result<Vec<u8>> {
         let s = self.scope;
         let first = self.first.wait()?;
-        let second = self.second.wait();
-        let mut out = Vec::with_capacity(first);
-        s.view(self.buf, |bytes| out.extend_from_slice(&bytes[..first]));
-        let mut last = first;
-        if first == FIRST_READ {
-            // The second read went on where the first stopped.
-            last = second?;
-            s.view(self.buf, |bytes| {
-                out.extend_from_slice(&bytes[FIRST_READ..FIRST_READ + last])
-            });
-        }
-        if last > 0 && first == FIRST_READ {
-            // A larger file: the rest, a read at a time, until one finds the end.
+        // The second read went on where the first stopped, at the file position: a short
+        // first read is not the end of every file (proc files read a page at a time).
+        let second = self.second.wait()?;
+        let mut out = Vec::with_capacity(first + second);
+        s.view(self.buf, |bytes| {
+            out.extend_from_slice(&bytes[..first]);
+            out.extend_from_slice(&bytes[FIRST_READ..FIRST_READ + second]);
+        });
+        if second > 0 {
+            // The rest, a read at a time, until one finds the end (as std::fs::read).
             let rest = s.buffer(REST_READ);
             loop {
                 let n = s.read(self.fd, rest).wait()?;
@@ -318,39 +340,93 @@ impl CopyFile<'_, '_> {
     pub fn wait(self) -> io::Result<u64> {
         let s = self.scope;
         let mut c = self.state?;
-        let mut copied = 0u64;
-        let mut first = true;
-        let mut result = Ok(());
-        while let Some((offset, len, buf, write)) = c.in_flight.pop_front() {
-            match write.wait() {
-                Ok(n) if n == len => copied += n as u64,
-                // A short write or read (the file shrank): finish one read at a time.
-                Ok(n) => {
-                    copied += n as u64;
-                    result = copy_rest(s, &c, buf, offset + n as u64, &mut copied);
-                    break;
-                }
-                Err(e) if first && e.raw_os_error() == Some(libc::ECANCELED) => {
-                    // The chain was cut before the write: an open (or the read) says why.
-                    let why = c.opens.iter().find_map(|&open| s.core.failure_of(open));
-                    return Err(why.unwrap_or(e));
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-            first = false;
-            s.queue_chunk(&mut c, Some(buf));
+        let result = copy_chunks(s, &mut c);
+        // The chunks still in flight (after an error) finish before the files close.
+        while let Some(chunk) = c.in_flight.pop_front() {
+            let _ = chunk.read.wait();
+            let _ = chunk.write.wait();
         }
         let _ = s.close(c.from);
         let _ = s.close(c.to);
-        result?;
+        let copied = result?;
         // As std: the destination gets the source's permissions, whatever the umask did.
         // SAFETY: a NUL-terminated path, valid for the call.
         sc::io_result(unsafe { sc::fchmodat(libc::AT_FDCWD, c.to_path.as_ptr(), c.mode) })?;
         Ok(copied)
     }
+}
+
+/// Sees a copy's chunks through and copies on to the end of the source: the bytes copied.
+fn copy_chunks<'scope>(s: &'scope Batch<'scope, '_>, c: &mut Copying<'scope>) -> io::Result<u64> {
+    let mut copied = 0u64;
+    let mut first = true;
+    while let Some(chunk) = c.in_flight.pop_front() {
+        let read = chunk.read.wait();
+        let write = chunk.write.wait();
+        let read = match read {
+            Ok(n) => n,
+            Err(e) if first && e.raw_os_error() == Some(libc::ECANCELED) => {
+                // Cut before the read: an open says why.
+                let why = c.opens.iter().find_map(|&open| s.core.failure_of(open));
+                return Err(why.unwrap_or(e));
+            }
+            Err(e) => return Err(e),
+        };
+        let written = match write {
+            Ok(n) => n,
+            // A short read cancelled the write linked to it.
+            Err(e) if e.raw_os_error() == Some(libc::ECANCELED) && read < chunk.len => 0,
+            Err(e) if first && e.raw_os_error() == Some(libc::ECANCELED) => {
+                let why = c.opens.iter().find_map(|&open| s.core.failure_of(open));
+                return Err(why.unwrap_or(e));
+            }
+            Err(e) => return Err(e),
+        };
+        first = false;
+        if read < chunk.len {
+            // The source ended early (it shrank, or is the destination itself): what was
+            // read is the copy, and nothing past it.
+            if written < read {
+                s.write_all(
+                    c.to,
+                    chunk.buf.until(read).slice(written..read),
+                    chunk.offset + written as u64,
+                )
+                .wait()?;
+            }
+            let end = chunk.offset + read as u64;
+            // SAFETY: a NUL-terminated path, valid for the call.
+            sc::io_result(unsafe { sc::truncate(c.to_path.as_ptr(), end as i64) })?;
+            return Ok(end);
+        }
+        if written < chunk.len {
+            s.write_all(
+                c.to,
+                chunk.buf.until(chunk.len).slice(written..chunk.len),
+                chunk.offset + written as u64,
+            )
+            .wait()?;
+        }
+        copied += chunk.len as u64;
+        if read > chunk.len {
+            // The first read found more than the status said: copy on from there.
+            copy_rest(
+                s,
+                c,
+                chunk.buf,
+                chunk.offset + chunk.len as u64,
+                &mut copied,
+            )?;
+            return Ok(copied);
+        }
+        s.queue_chunk(c, Some(chunk.buf));
+    }
+    if c.size > COPY_CHUNK as u64 {
+        // Everything the status said is copied; as std, on to the end of the file.
+        let buf = s.buffer(COPY_CHUNK);
+        copy_rest(s, c, buf, copied, &mut copied)?;
+    }
+    Ok(copied)
 }
 
 /// Copies from `offset` on, a read and a write at a time, until a read finds the end.
@@ -362,7 +438,7 @@ fn copy_rest<'scope>(
     copied: &mut u64,
 ) -> io::Result<()> {
     loop {
-        let n = s.pread(c.from, buf, offset).wait()?;
+        let n = s.pread(c.from, buf.until(COPY_CHUNK), offset).wait()?;
         if n == 0 {
             return Ok(());
         }

@@ -141,7 +141,10 @@ impl Driver {
     /// Submits what is queued and waits for at least one completion, filing everything
     /// that arrived. A signal only shortens the wait.
     pub(crate) fn wait_one(&mut self) {
-        if self.completions.in_flight == 0 && self.ring.sq_pending() == 0 {
+        if self.completions.in_flight == 0
+            && self.completions.streams_armed == 0
+            && self.ring.sq_pending() == 0
+        {
             // Nothing can complete: blocking would never end.
             self.reap_into_completions();
             return;
@@ -299,18 +302,22 @@ impl Driver {
                 }
                 continue;
             }
-            if socket_deadline.is_some() && res.is_ok() && !reaped {
-                // A timed wait that ended with nothing reaped: its time ran out (handled
-                // above) or a signal came; only the latter interrupts.
-                if would_block.is_some() {
-                    continue;
-                }
+            if socket_deadline.is_some() && res.is_ok() && !reaped && would_block.is_some() {
+                // The timed wait ended because its time ran out (handled above).
+                continue;
             }
             // With min_complete 1, an enter that returns with nothing to reap was cut short
             // by a signal (its handler has run by now).
             if res.is_ok() && !reaped {
                 interrupted = true;
             }
+            // A socket call with a timeout is never restarted after a handler, SA_RESTART
+            // or not (signal(7)): it fails with EINTR.
+            let on_signal = if socket_deadline.is_some() {
+                OnSignal::InterruptAlways
+            } else {
+                on_signal
+            };
             if interrupted && !cancelled && signal_interrupts(on_signal) {
                 // The cancel goes in the next enter; with the SQ full, that enter submits
                 // what is queued first and the cancel follows in the one after.

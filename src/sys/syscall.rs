@@ -255,6 +255,8 @@ syscalls! {
         SYS_fadvise64(fd, off, len, advice);
     /// ftruncate(2).
     fn ftruncate(fd: RawFd, len: i64) = SYS_ftruncate(fd, len);
+    /// truncate(2).
+    fn truncate(path: *const libc::c_char, len: i64) = SYS_truncate(path, len);
     /// openat(2).
     fn openat(dir: RawFd, path: *const libc::c_char, flags: i32, mode: u32) =
         SYS_openat(dir, path, flags, mode);
