@@ -417,6 +417,7 @@ impl Core {
                         driver.reap_into_completions();
                     }
                 }
+                finish_maker(queued, j, driver);
                 if maker_unfinished(queued, j, Some(&*driver)) {
                     return false;
                 }
@@ -1018,6 +1019,29 @@ pub(super) fn close_plan(queued: &[Queued], k: usize, driver: Option<&mut Driver
     } else {
         ClosePlan::Plain
     }
+}
+
+/// Before fd-making entry `j`'s result is used by another call: once its completion is in,
+/// the result becomes the one its handle gives (the ring's answer with its fix-up: a FIFO
+/// opened as open(2) would, waiting for its other end).
+pub(super) fn finish_maker(queued: &mut [Queued], j: usize, driver: &mut Driver) {
+    let q = &mut queued[j];
+    let State::Ring { slot } = q.state else {
+        return;
+    };
+    if driver.completions.is_pending(slot) {
+        return;
+    }
+    let Some(res) = driver.completions.take(slot) else {
+        return;
+    };
+    let res = if q.op.is_null() {
+        res
+    } else {
+        // SAFETY: the entry's live operation, its completion reaped: the ring is done with it.
+        unsafe { (q.fns.after_ring)(q.op, res) }
+    };
+    q.state = State::Done(Ok(res));
 }
 
 /// Whether fd-making entry `j` has not finished yet (its result unknown).

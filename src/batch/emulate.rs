@@ -12,7 +12,8 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use super::core::{
-    ClosePlan, Core, Queued, ScopeFdValue, State, close_plan, hold_number, maker_unfinished,
+    ClosePlan, Core, Queued, ScopeFdValue, State, close_plan, finish_maker, hold_number,
+    maker_unfinished,
     scope_fd_value,
 };
 use super::erased::Attempted;
@@ -172,8 +173,11 @@ impl Core {
                 let user = chain.next;
                 // The scope fd's maker has not finished (it runs in another chain, or on
                 // the ring): this chain waits for it.
-                let unfinished = with_driver(|d| maker_unfinished(queued, j, Some(&*d)))
-                    .unwrap_or_else(|| maker_unfinished(queued, j, None));
+                let unfinished = with_driver(|d| {
+                    finish_maker(queued, j, d);
+                    maker_unfinished(queued, j, Some(&*d))
+                })
+                .unwrap_or_else(|| maker_unfinished(queued, j, None));
                 if unfinished {
                     return progressed;
                 }
