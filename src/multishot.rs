@@ -198,7 +198,13 @@ fn has_receive_timeout(fd: i32) -> bool {
     let mut len = size_of::<libc::timeval>() as libc::socklen_t;
     // SAFETY: getsockopt writes at most `len` bytes into `tv`, and `len` back.
     let res = unsafe {
-        sc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&raw mut tv).cast(), &mut len)
+        sc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw mut tv).cast(),
+            &mut len,
+        )
     };
     res == 0 && (tv.tv_sec > 0 || tv.tv_usec > 0)
 }

@@ -97,8 +97,14 @@ fn closing_a_scope_fd_lets_a_pending_linked_write_hit_another_file() {
     closed.unwrap();
     // The scope keeps the number taken while the write may still look it up: the next
     // open gets another one, and the write fails with EBADF, as after close(2).
-    assert!(!reused, "the closed number was reused under the pending write");
-    assert_eq!(write.as_ref().map_err(|e| e.raw_os_error()).err(), Some(Some(libc::EBADF)));
+    assert!(
+        !reused,
+        "the closed number was reused under the pending write"
+    );
+    assert_eq!(
+        write.as_ref().map_err(|e| e.raw_os_error()).err(),
+        Some(Some(libc::EBADF))
+    );
     let in_b = fs::read(&b).unwrap();
     assert!(
         in_b.is_empty(),

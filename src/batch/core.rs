@@ -314,9 +314,8 @@ impl Core {
                     .any(|q| q.flags & IOSQE_IO_DRAIN != 0);
                 // A close the ring cannot make as asked runs as syscalls (see close_plan);
                 // a chain the ring cannot take is known before its opens are made fixed.
-                let closes_plainly = (begin..end).all(|k| {
-                    matches!(close_plan(queued, k, Some(&mut *driver)), ClosePlan::Plain)
-                });
+                let closes_plainly = (begin..end)
+                    .all(|k| matches!(close_plan(queued, k, Some(&mut *driver)), ClosePlan::Plain));
                 let on_ring = closes_plainly
                     && Self::chain_fits(driver, &queued[begin..end])
                     && Self::resolve_scope_fds(driver, queued, begin..end)
@@ -726,9 +725,9 @@ impl Core {
             let queued = self.queued.borrow();
             match queued[c].state {
                 State::Done(Ok(r)) => r >= 0,
-                State::Ring { slot } => {
-                    with_driver(|d| d.completions.peek(slot)).flatten().is_some_and(|r| r >= 0)
-                }
+                State::Ring { slot } => with_driver(|d| d.completions.peek(slot))
+                    .flatten()
+                    .is_some_and(|r| r >= 0),
                 // Its result was taken: note_close said whether the fd is gone.
                 _ => false,
             }
@@ -812,9 +811,9 @@ impl Core {
             }
         };
         if matches!(res, Ok(r) if *r >= 0) {
+            self.queued.borrow_mut()[maker].fd_gone = true;
             with_driver(|d| {
                 let mut queued = self.queued.borrow_mut();
-                queued[maker].fd_gone = true;
                 // The slot is free for another file only once no call of the scope that
                 // named it can still look it up; else the scope's end releases it.
                 let end = chain_start(&queued, index);
@@ -1001,8 +1000,7 @@ pub(super) fn close_plan(queued: &[Queued], k: usize, driver: Option<&mut Driver
     let Some(j) = queued[k].fd_entry else {
         return ClosePlan::Plain;
     };
-    if queued[j].closer != Some(k) || !matches!(queued[k].state, State::Queued | State::Emulated)
-    {
+    if queued[j].closer != Some(k) || !matches!(queued[k].state, State::Queued | State::Emulated) {
         return ClosePlan::Plain;
     }
     // Only a number can be reused under a pending call: a fixed file's slot is released
@@ -1064,7 +1062,12 @@ pub(super) fn chain_start(queued: &[Queued], k: usize) -> usize {
 
 /// Whether a call queued after scope fd maker `j` and before entry `end` that names the fd
 /// may still look it up: one that has not finished.
-pub(super) fn users_pending(queued: &[Queued], j: usize, end: usize, driver: Option<&Driver>) -> bool {
+pub(super) fn users_pending(
+    queued: &[Queued],
+    j: usize,
+    end: usize,
+    driver: Option<&Driver>,
+) -> bool {
     (j + 1..end.max(j + 1)).any(|u| {
         queued[u].fd_entry == Some(j)
             && match queued[u].state {

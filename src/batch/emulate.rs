@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::core::{
     ClosePlan, Core, Queued, ScopeFdValue, State, close_plan, finish_maker, hold_number,
-    maker_unfinished,
-    scope_fd_value,
+    maker_unfinished, scope_fd_value,
 };
 use super::erased::Attempted;
 use crate::driver::{Polled, fork_generation, poll_until, with_driver};

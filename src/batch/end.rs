@@ -183,11 +183,11 @@ impl Core {
     fn close_scope_fds(&mut self, makers: &[usize]) {
         let mut fixed_closes = Vec::new();
         for &j in makers {
-            let value = match with_driver(|d| scope_fd_value(self.queued.get_mut(), j, j, Some(&*d)))
-            {
-                Some(value) => value,
-                None => scope_fd_value(self.queued.get_mut(), j, j, None),
-            };
+            let value =
+                match with_driver(|d| scope_fd_value(self.queued.get_mut(), j, j, Some(&*d))) {
+                    Some(value) => value,
+                    None => scope_fd_value(self.queued.get_mut(), j, j, None),
+                };
             // Whether a call of the scope closed it: its close ran and succeeded.
             let closer = self.queued.get_mut()[j].closer;
             let closed = closer.is_some_and(|c| {

@@ -552,6 +552,25 @@ impl Sqe {
         self
     }
 
+    /// `IORING_OP_ACCEPT` into the fixed file table (5.15): the connection is installed at
+    /// `file_index`, or in a free slot with [`IORING_FILE_INDEX_ALLOC`]. `flags` must not
+    /// carry `SOCK_CLOEXEC` (`EINVAL`).
+    ///
+    /// Memory: As [`prep_accept`](Sqe::prep_accept).
+    #[inline]
+    pub fn prep_accept_direct(
+        &mut self,
+        fd: RawFd,
+        addr: *mut libc::sockaddr,
+        addr_len: *mut libc::socklen_t,
+        flags: i32,
+        file_index: u32,
+    ) -> &mut Sqe {
+        self.prep_accept(fd, addr, addr_len, flags);
+        self.set_file_index(file_index);
+        self
+    }
+
     /// `IORING_OP_ACCEPT` with `IORING_ACCEPT_MULTISHOT` (5.19): accepts connection after
     /// connection, each a completion with the new fd and `IORING_CQE_F_MORE` while it goes
     /// on; no peer address.
