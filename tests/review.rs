@@ -562,7 +562,6 @@ fn a_timed_recv_is_not_interrupted_by_an_sa_restart_handler() {
 /// A batch recv on a socket with `SO_RCVTIMEO`: recv(2) gives `EAGAIN` after the timeout;
 /// the batch entry (on the ring or run as syscalls) waits without limit.
 #[test]
-#[ignore = "known, documented in the README's differences: batch entries ignore SO_RCVTIMEO/SO_SNDTIMEO (only blocking calls keep them); use with_timeout"]
 fn a_batch_recv_ignores_the_sockets_receive_timeout() {
     let _serial = serial();
     let (a, b) = common::tcp_pair();

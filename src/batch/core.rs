@@ -10,8 +10,8 @@ use super::arena::Arena;
 use super::emulate::EmulatedChain;
 use super::erased::OpFns;
 use crate::driver::{
-    Driver, FixedSlot, Slot, auto_dispatch, auto_syscall_in_batch, forget_fd, fork_generation,
-    run_syscall, with_driver,
+    Driver, FixedSlot, IGNORED, Slot, auto_dispatch, auto_syscall_in_batch, forget_fd,
+    fork_generation, run_syscall, socket_timeout, with_driver,
 };
 use crate::op::{self, FixedUse, Op};
 use crate::stats::Counters;
@@ -69,6 +69,12 @@ pub(super) struct Queued {
     /// used it (they keep the scope's own; see `hand_out_fd`); calls queued from this index
     /// on find it gone (`EBADF`).
     pub(super) taken_at: Option<usize>,
+    /// Run as syscalls and found waiting on a socket: when its own timeout
+    /// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) ends the wait, if it has one (`Some(None)`: it has
+    /// none).
+    pub(super) socket_deadline: Option<Option<Instant>>,
+    /// Cancelled because its socket's timeout ran out: the errno the syscall gives then.
+    pub(super) socket_timed_out: Option<i32>,
 }
 
 /// A buffer of the scope's pool.
@@ -240,6 +246,8 @@ impl Core {
             reg_buf: None,
             held: None,
             taken_at: None,
+            socket_deadline: None,
+            socket_timed_out: None,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -470,8 +478,9 @@ impl Core {
         };
         match state {
             Some(slot) => {
+                self.wait_entry(j, slot);
                 with_driver(|d| {
-                    for slot in std::iter::once(slot).chain(timeout_slot) {
+                    if let Some(slot) = timeout_slot {
                         while d.completions.is_pending(slot) {
                             d.wait_one();
                         }
@@ -609,6 +618,57 @@ impl Core {
         true
     }
 
+    /// Waits until ring entry `index` (in completion slot `slot`) has completed. One that
+    /// waits on a socket with a timeout of its own (`SO_RCVTIMEO`/`SO_SNDTIMEO`) is
+    /// cancelled when that long has passed since this wait began, as the syscall gives up
+    /// then (its handle gets the syscall's `EAGAIN`).
+    pub(super) fn wait_entry(&self, index: usize, slot: u32) {
+        let wait = {
+            let queued = self.queued.borrow();
+            let q = &queued[index];
+            if q.op.is_null() {
+                None
+            } else {
+                // SAFETY: the entry's live operation, in the arena.
+                unsafe { (q.fns.socket_wait)(q.op) }
+            }
+        };
+        let timed_out = with_driver(|d| {
+            if !d.completions.is_pending(slot) {
+                return None;
+            }
+            let timeout = wait.and_then(|(fd, events, errno)| {
+                socket_timeout(fd, events).map(|t| (Instant::now() + t, errno))
+            });
+            let Some((until, errno)) = timeout else {
+                while d.completions.is_pending(slot) {
+                    d.wait_one();
+                }
+                return None;
+            };
+            while d.completions.is_pending(slot) {
+                if Instant::now() >= until {
+                    if d.ring.sq_space_left() == 0 {
+                        d.flush_queued();
+                    }
+                    if let Some(sqe) = d.ring.get_sqe() {
+                        sqe.prep_cancel(u64::from(slot), 0).user_data(IGNORED);
+                    }
+                    while d.completions.is_pending(slot) {
+                        d.wait_one();
+                    }
+                    return Some(errno);
+                }
+                d.wait_one_until(until);
+            }
+            None
+        })
+        .flatten();
+        if timed_out.is_some() {
+            self.queued.borrow_mut()[index].socket_timed_out = timed_out;
+        }
+    }
+
     /// Whether this process is a fork child of the one that began the scope.
     pub(super) fn forked(&self) -> bool {
         fork_generation() != self.generation
@@ -659,7 +719,21 @@ impl Core {
                 }
             }
             // In a fork child the parent's ring is out of reach.
-            State::Ring { slot } => match (!self.forked()).then(|| wait_slot(slot)).flatten() {
+            State::Ring { slot } => match (!self.forked())
+                .then(|| {
+                    self.queued.borrow_mut()[index].op = op;
+                    self.wait_entry(index, slot);
+                    self.queued.borrow_mut()[index].op = std::ptr::null_mut();
+                    wait_slot(slot)
+                })
+                .flatten()
+            {
+                // Its socket's timeout ran out and cancelled it: the syscall's errno.
+                Some(res) if res == -libc::ECANCELED
+                    && self.queued.borrow()[index].socket_timed_out.is_some() =>
+                {
+                    Ok(-self.queued.borrow()[index].socket_timed_out.unwrap_or(libc::EAGAIN))
+                }
                 // SAFETY: op is this entry's live operation, taken out above; the ring is
                 // done with it.
                 Some(res) if !op.is_null() => Ok(unsafe { (fns.after_ring)(op, res) }),

@@ -16,7 +16,7 @@ use super::core::{
     maker_unfinished, scope_fd_value,
 };
 use super::erased::Attempted;
-use crate::driver::{Polled, fork_generation, poll_until, with_driver};
+use crate::driver::{Polled, fork_generation, poll_until, socket_timeout, with_driver};
 
 /// A chain run as syscalls: its entries `next..end` are still to run.
 pub(super) struct EmulatedChain {
@@ -239,6 +239,27 @@ impl Core {
             // SAFETY: an Emulated entry holds its live operation, which stays in the arena.
             match unsafe { (q.fns.attempt)(q.op, q.fallback) } {
                 Attempted::WouldBlock { fd, events } => {
+                    // A socket's own timeout bounds the wait, as it bounds the syscall's
+                    // (read once, when the entry first has to wait).
+                    let deadline = *q.socket_deadline.get_or_insert_with(|| {
+                        socket_timeout(fd, events).map(|t| Instant::now() + t)
+                    });
+                    if let Some(deadline) = deadline {
+                        if Instant::now() >= deadline {
+                            // SAFETY: as above.
+                            let errno = unsafe { (q.fns.socket_wait)(q.op) }
+                                .map_or(libc::EAGAIN, |(_, _, errno)| errno);
+                            q.state = State::Done(Ok(-errno));
+                            chain.next += 1;
+                            if q.link {
+                                cancel(&mut queued[chain.next..chain.end], -libc::ECANCELED);
+                                chain.next = chain.end;
+                            }
+                            progressed = true;
+                            continue;
+                        }
+                        *nearest = Some(nearest.map_or(deadline, |n| n.min(deadline)));
+                    }
                     waits.push(libc::pollfd {
                         fd,
                         events,

@@ -34,6 +34,15 @@ impl Drop for Core {
             self.start_pending();
             self.emulate_until(None);
         }
+        if !cancel && !self.leak.get() {
+            // Nobody waits for these: a call on a socket with a timeout of its own still ends
+            // when that runs out, as the syscall would.
+            for index in 0..self.queued.get_mut().len() {
+                if let State::Ring { slot } = self.queued.get_mut()[index].state {
+                    self.wait_entry(index, slot);
+                }
+            }
+        }
         // Entries that made fds the scope still owns: their results stay in their slots until
         // the fds are closed below.
         let makers: Vec<usize> = self

@@ -162,6 +162,28 @@ impl Driver {
         self.reap_into_completions();
     }
 
+    /// As [`wait_one`](Driver::wait_one), but waits no longer than until `deadline`.
+    pub(crate) fn wait_one_until(&mut self, deadline: Instant) {
+        if self.completions.in_flight == 0
+            && self.completions.streams_armed == 0
+            && self.ring.sq_pending() == 0
+        {
+            self.reap_into_completions();
+            return;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.before_submit();
+        // SAFETY: as in wait_one.
+        let res = unsafe { self.ring.submit_and_wait_timeout(1, left) };
+        self.counters.enter();
+        if let Err(e) = res {
+            if !transient(&e) && e.raw_os_error() != Some(libc::ETIMEDOUT) {
+                ring_failed(&e);
+            }
+        }
+        self.reap_into_completions();
+    }
+
     /// Submits what is queued and waits for one completion; if the oldest one is the
     /// BLOCKING entry's, takes it. Otherwise everything is left as it was for
     /// [`wait_blocking`](Driver::wait_blocking), whose enter then submits what is still
@@ -330,7 +352,7 @@ impl Driver {
 /// The timeout (`SO_RCVTIMEO` for a wait to read, `SO_SNDTIMEO` to write) of socket `fd`, if
 /// it has one; `None` for other fds. Read when a call is about to wait, every time (the
 /// application may change it with setsockopt at any moment).
-fn socket_timeout(fd: RawFd, events: i16) -> Option<Duration> {
+pub(crate) fn socket_timeout(fd: RawFd, events: i16) -> Option<Duration> {
     let option = if events & libc::POLLOUT != 0 {
         libc::SO_SNDTIMEO
     } else {
