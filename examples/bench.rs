@@ -3,14 +3,14 @@
 //! installed, on data generated under a temporary directory.
 //!
 //! ```text
-//! cargo run --release --example bench                 # full run, 7 rounds, under a minute
+//! cargo run --release --example bench                 # full run, 7 rounds, about a minute
 //! cargo run --release --example bench -- --quick      # tiny counts, 1 round, a few seconds (CI)
 //! cargo run --release --example bench -- --only nop,pread
 //! ```
 //!
 //! Options: `--quick` (or env `URING_OS_BENCH_QUICK=1`), `--only ROW[,ROW...]`, `--rounds N`,
 //! `--dir DIR` (where the data goes; default: the temp dir unless it is tmpfs, else
-//! `target/bench`; env `URING_OS_BENCH_DIR`), `--verbose` (every sample on stderr),
+//! `target/bench`; env `URING_OS_BENCH_DIR`), `--verbose` (every round and sample on stderr),
 //! `--variant SUBSTR` (only the variants whose name contains it, to profile one). Rows: see
 //! [`ROWS`].
 //!
@@ -18,23 +18,25 @@
 //! that rotates and reverses from round to round, and reports the median of the rounds: on a
 //! shared, noisy machine only ratios within one run mean something. Quick mode never judges
 //! timings; the process fails only when a variant returns an error (the benchmark rotted).
-//! Results go to stdout and to `target/bench/results.md` and `target/bench/results.svg`.
+//! Results go to stdout and to `target/bench/results.md` and `target/bench/results.svg`;
+//! progress is one line on stderr, updated in place, and only when stderr is a terminal.
 //!
 //! The main run uses `Dispatch::Ring` (the default: every call through the ring). Then the
-//! benchmark runs itself again as a child process with `URING_OS_DISPATCH=auto` (and the
-//! internal flag `--auto-child`), which runs the same rows' std and uring_os variants, again
-//! in alternating rounds, and prints its medians on stdout for this process to read. Each
-//! uring_os variant gets an "Auto" figure: its ns/op under `Dispatch::Auto` and the ratio to
-//! the std variant measured in the same child. Per row the verdict is the best uring_os
-//! variant's Auto ratio: the row meets the Auto target when it is at most
-//! [`AUTO_TARGET`] (within 5% of std). Quick mode runs the child too, and judges nothing.
+//! benchmark runs itself again as a child process once per [`child::Child`]: with
+//! `URING_OS_DISPATCH=auto`, then with `URING_OS=off` (every call as its direct syscall). A
+//! child runs the same rows' std and uring_os variants, again in alternating rounds, and
+//! prints its medians on stdout for this process to read. Each uring_os variant gets a
+//! figure per child: its ns/op there and the ratio to the std variant measured in the same
+//! child.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-#[path = "bench/auto.rs"]
-mod auto;
+#[path = "bench/child.rs"]
+mod child;
 #[path = "bench/hand.rs"]
 mod hand;
+#[path = "bench/progress.rs"]
+mod progress;
 #[path = "bench/report.rs"]
 mod report;
 #[path = "bench/workloads.rs"]
@@ -61,9 +63,6 @@ pub const ROWS: &[(&str, &str)] = &[
         "loopback TCP echo, 64-byte round trips, client and server pinned to one CPU",
     ),
 ];
-
-/// The `Dispatch::Auto` target: no row's best uring_os variant more than 5% slower than std.
-pub const AUTO_TARGET: f64 = 1.05;
 
 /// How much work one sample of each row does.
 #[derive(Clone, Copy, Debug)]
@@ -125,9 +124,9 @@ pub struct Cfg {
     pub verbose: bool,
     /// Run only variants whose name contains this (for profiling one of them).
     pub variant: Option<String>,
-    /// This process is the `Dispatch::Auto` child: std and uring_os variants only, results
-    /// on stdout in [`auto::FORMAT`].
-    pub auto_child: bool,
+    /// This process is a re-run under another policy: std and uring_os variants only,
+    /// results on stdout in [`child::FORMAT`].
+    pub child: Option<child::Child>,
 }
 
 const USAGE: &str = "usage: cargo run --release --example bench -- [--quick] [--only ROW[,ROW...]] [--rounds N] [--dir DIR] [--verbose] [--variant SUBSTR]";
@@ -139,7 +138,7 @@ fn parse_args() -> Result<Cfg, String> {
         .unwrap_or(false);
     let mut quick = quick_from_env;
     let mut verbose = false;
-    let mut auto_child = false;
+    let mut child = None;
     let mut variant = None;
     let mut rounds = None;
     let mut only = Vec::new();
@@ -159,8 +158,14 @@ fn parse_args() -> Result<Cfg, String> {
         match key {
             "--quick" => quick = true,
             "--verbose" | "-v" => verbose = true,
-            // Internal: the re-run under Dispatch::Auto (see the module doc).
-            "--auto-child" => auto_child = true,
+            // Internal: a re-run under another policy (see the module doc).
+            "--child" => {
+                let name = value("--child")?;
+                child = Some(
+                    child::Child::from_name(&name)
+                        .ok_or_else(|| format!("unknown --child {name:?}"))?,
+                );
+            }
             "--only" => {
                 for name in value("--only")?.split(',').filter(|s| !s.is_empty()) {
                     if !ROWS.iter().any(|(row, _)| *row == name) {
@@ -204,7 +209,7 @@ fn parse_args() -> Result<Cfg, String> {
         quick_from_env,
         verbose,
         variant,
-        auto_child,
+        child,
     })
 }
 
@@ -233,12 +238,22 @@ pub struct Sample {
 /// One run of a variant; its timing excludes whatever setup it does first.
 pub type Run<'a> = Box<dyn FnMut() -> io::Result<Sample> + 'a>;
 
+/// Why a `uring_os` variant is slower or faster than std. The report gives the reason only
+/// when the figures go that way.
+#[derive(Clone, Copy, Debug)]
+pub enum Why {
+    Slower(&'static str),
+    Faster(&'static str),
+}
+
 /// A variant of a row.
 pub struct Variant<'a> {
     pub name: String,
     pub role: Role,
     /// The hand variant a `uring_os` variant is compared with; by default the row's first.
     pub peer: Option<String>,
+    /// Why a `uring_os` variant costs what it does next to std, for the report's reading.
+    pub because: Option<Why>,
     /// The run, or why this variant is skipped.
     pub run: Result<Run<'a>, String>,
 }
@@ -249,6 +264,7 @@ impl<'a> Variant<'a> {
             name: name.into(),
             role,
             peer: None,
+            because: None,
             run: Ok(run),
         }
     }
@@ -258,6 +274,7 @@ impl<'a> Variant<'a> {
             name: name.into(),
             role,
             peer: None,
+            because: None,
             run: Err(reason.into()),
         }
     }
@@ -265,6 +282,46 @@ impl<'a> Variant<'a> {
     pub fn peer(mut self, peer: &str) -> Variant<'a> {
         self.peer = Some(peer.to_string());
         self
+    }
+
+    /// Why it takes longer than std, completing "… takes 1.86x std's time here, because".
+    pub fn slower_because(mut self, why: &'static str) -> Variant<'a> {
+        self.because = Some(Why::Slower(why));
+        self
+    }
+
+    /// Why it is faster than std, completing "… is 4.6x faster than std here, because".
+    pub fn faster_because(mut self, why: &'static str) -> Variant<'a> {
+        self.because = Some(Why::Faster(why));
+        self
+    }
+}
+
+/// What one variant measured in one process.
+#[derive(Clone, Debug, Default)]
+pub struct Figure {
+    /// Median, min and max ns per op over the rounds.
+    pub median: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub rounds: usize,
+    pub enters_per_op: Option<f64>,
+    /// ns/op ÷ the std baseline's ns/op, measured in the same process (not for std itself).
+    pub vs_std: Option<f64>,
+    /// Why it was skipped, or its error.
+    pub note: Option<String>,
+    pub failed: bool,
+}
+
+impl Figure {
+    /// ±half the min-max range over the rounds, in percent of the median.
+    pub fn spread(&self) -> Option<f64> {
+        match (self.min, self.max, self.median) {
+            (Some(lo), Some(hi), Some(m)) if self.rounds > 1 && m > 0.0 => {
+                Some((hi - lo) / m * 50.0)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -276,23 +333,24 @@ pub struct Row {
     pub unit: &'static str,
     pub variant: String,
     pub role: Role,
-    /// Median, min and max ns per op over the rounds.
-    pub median: Option<f64>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub rounds: usize,
-    pub enters_per_op: Option<f64>,
-    /// ns/op ÷ the std baseline's ns/op.
-    pub vs_std: Option<f64>,
+    /// Under `Dispatch::Ring`, in this process.
+    pub fig: Figure,
     /// ns/op ÷ the peer hand ring's ns/op (for uring_os and std rows).
     pub vs_hand: Option<f64>,
     /// The hand variant `vs_hand` compares with.
     pub hand_peer: Option<String>,
-    /// Why it was skipped, or its error.
-    pub note: Option<String>,
-    pub failed: bool,
-    /// The same variant under `Dispatch::Auto` (std and uring_os variants), from the child.
-    pub auto: Option<auto::Figure>,
+    /// See [`Variant::because`].
+    pub because: Option<Why>,
+    /// The same variant re-run by each child (std and uring_os variants), by
+    /// [`Child::index`](child::Child::index).
+    pub under: [Option<Figure>; child::Child::ALL.len()],
+}
+
+impl Row {
+    /// The figure of this variant in `child`'s re-run.
+    pub fn under(&self, child: child::Child) -> Option<&Figure> {
+        self.under[child.index()].as_ref()
+    }
 }
 
 /// The run: configuration, what the environment offers, results so far.
@@ -304,8 +362,9 @@ pub struct Bench {
     pub rows: Vec<Row>,
     /// Lines for the report's notes.
     pub notes: Vec<String>,
-    /// How the `Dispatch::Auto` child went: how long it took, or why it has no results.
-    pub auto_run: Option<Result<std::time::Duration, String>>,
+    /// How each re-run under another policy went.
+    pub children: Vec<child::ChildRun>,
+    pub progress: progress::Progress,
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {
@@ -322,19 +381,43 @@ fn median(v: &mut [f64]) -> Option<f64> {
 }
 
 impl Bench {
+    /// A run with nothing measured yet; `hand` is the hand ring's flags, or why there is none.
+    pub fn new(cfg: Cfg, hand: Result<String, String>) -> Bench {
+        let (run, policy) = match cfg.child {
+            None => (1, "Dispatch::Ring".to_string()),
+            Some(child) => (child.index() + 2, child.setting()),
+        };
+        let runs = child::Child::ALL.len() + 1;
+        let progress =
+            progress::Progress::new(format!("bench {run}/{runs} ({policy})"), cfg.verbose);
+        let (hand_flags, hand_unavailable) = match hand {
+            Ok(flags) => (flags, None),
+            Err(reason) => (String::from("unavailable"), Some(reason)),
+        };
+        Bench {
+            cfg,
+            hand_unavailable,
+            hand_flags,
+            rows: Vec::new(),
+            notes: Vec::new(),
+            children: Vec::new(),
+            progress,
+        }
+    }
+
     pub fn selected(&self, row: &str) -> bool {
         self.cfg.only.is_empty() || self.cfg.only.iter().any(|o| o == row)
     }
 
-    /// Whether this process runs the variant: `--variant` picks by name, and the Auto child
-    /// runs only the std and uring_os variants (the others do not depend on the policy).
+    /// Whether this process runs the variant: `--variant` picks by name, and a child runs
+    /// only the std and uring_os variants (the others do not depend on the policy).
     fn runs(&self, v: &Variant) -> bool {
         let by_name = self
             .cfg
             .variant
             .as_ref()
             .is_none_or(|want| v.name.contains(want.as_str()));
-        by_name && (!self.cfg.auto_child || matches!(v.role, Role::Std | Role::Uring))
+        by_name && (self.cfg.child.is_none() || matches!(v.role, Role::Std | Role::Uring))
     }
 
     /// A variant that times `body`, which does `ops` operations.
@@ -388,6 +471,24 @@ impl Bench {
         )
     }
 
+    /// Shows on the progress line that `row` is being set up (data generated, …).
+    pub fn preparing(&mut self, row: &str, what: &str) {
+        let (i, n) = self.position(row);
+        self.progress
+            .step(format_args!("row {i}/{n} {row}, {what}"));
+    }
+
+    /// The row's place among the selected rows, from 1, and their number.
+    fn position(&self, row: &str) -> (usize, usize) {
+        let selected: Vec<&str> = ROWS
+            .iter()
+            .map(|(r, _)| *r)
+            .filter(|r| self.selected(r))
+            .collect();
+        let i = selected.iter().position(|r| *r == row).map_or(0, |i| i + 1);
+        (i, selected.len())
+    }
+
     /// Runs the variants of one row in alternating rounds and records their medians.
     pub fn measure(&mut self, row: &'static str, unit: &'static str, mut variants: Vec<Variant>) {
         let title = ROWS
@@ -399,9 +500,13 @@ impl Bench {
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
         let mut enters: Vec<(u64, u64)> = vec![(0, 0); n];
         let mut errors: Vec<Option<String>> = vec![None; n];
-        let tag = if self.cfg.auto_child { "auto " } else { "" };
+        let (row_i, rows_n) = self.position(row);
         for round in 0..self.cfg.rounds {
-            eprintln!("[{tag}{row}] round {}/{}", round + 1, self.cfg.rounds);
+            self.progress.step(format_args!(
+                "row {row_i}/{rows_n} {row}, round {}/{}",
+                round + 1,
+                self.cfg.rounds
+            ));
             // Rotate the start and reverse every other round, so no variant always runs first
             // or always follows the same neighbour.
             let mut order: Vec<usize> = (0..n).map(|i| (i + round) % n).collect();
@@ -421,12 +526,8 @@ impl Bench {
                 match run() {
                     Ok(s) => {
                         samples[i].push(s.ns / s.ops.max(1) as f64);
-                        if self.cfg.verbose {
-                            eprintln!(
-                                "[{tag}{row}]   {:>12.0} ns/op  {}",
-                                s.ns / s.ops.max(1) as f64,
-                                v.name
-                            );
+                        if self.progress.verbose() {
+                            eprintln!("    {:>12.0} ns/op  {}", s.ns / s.ops.max(1) as f64, v.name);
                         }
                         let e = if v.role == Role::Uring {
                             Some(uring_os::stats().enters - before.enters)
@@ -439,7 +540,8 @@ impl Bench {
                         }
                     }
                     Err(e) => {
-                        eprintln!("[{tag}{row}] {}: ERROR {e}", v.name);
+                        self.progress
+                            .line(format!("[{row}] {}: error: {e}", v.name));
                         errors[i] = Some(format!("error: {e}"));
                     }
                 }
@@ -481,17 +583,21 @@ impl Bench {
                 unit,
                 variant: v.name.clone(),
                 role: v.role,
-                median: med,
-                min: samples[i].first().copied(),
-                max: samples[i].last().copied(),
-                rounds: samples[i].len(),
-                enters_per_op: (enters[i].1 > 0).then(|| enters[i].0 as f64 / enters[i].1 as f64),
-                vs_std,
+                fig: Figure {
+                    median: med,
+                    min: samples[i].first().copied(),
+                    max: samples[i].last().copied(),
+                    rounds: samples[i].len(),
+                    enters_per_op: (enters[i].1 > 0)
+                        .then(|| enters[i].0 as f64 / enters[i].1 as f64),
+                    vs_std,
+                    note,
+                    failed: errors[i].is_some(),
+                },
                 vs_hand,
                 hand_peer: peer.map(|(name, _)| name),
-                note,
-                failed: errors[i].is_some(),
-                auto: None,
+                because: v.because,
+                under: Default::default(),
             });
         }
     }
@@ -516,16 +622,19 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if cfg.auto_child {
-        // Configured by URING_OS_DISPATCH=auto, as a process switched without code would be.
-        std::process::exit(auto::child_main(cfg));
+    if let Some(child) = cfg.child {
+        // The policy comes from the environment the parent set, as it would for a program
+        // switched over without a code change: no configure() here.
+        std::process::exit(child::child_main(cfg, child));
     }
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; timings mean little (use --release)");
     }
-    // The main columns are Dispatch::Ring whatever the environment says: Dispatch::Auto is
-    // what the child measures.
-    let config = uring_os::Config::default().dispatch(uring_os::Dispatch::Ring);
+    // The main columns are Dispatch::Ring, through the ring, whatever the environment says:
+    // the other policies are what the children measure.
+    let config = uring_os::Config::default()
+        .enabled(true)
+        .dispatch(uring_os::Dispatch::Ring);
     if let Err(e) = uring_os::configure(config) {
         eprintln!("uring_os::configure failed: {e}");
         std::process::exit(1);
@@ -535,25 +644,15 @@ fn main() {
         eprintln!("uring_os::nop() failed: {e}");
         std::process::exit(1);
     }
-    let (hand_flags, hand_unavailable) = match hand::probe() {
-        Ok(flags) => (flags, None),
-        Err(reason) => (String::from("unavailable"), Some(reason)),
-    };
-    let mut bench = Bench {
-        cfg,
-        hand_unavailable,
-        hand_flags,
-        rows: Vec::new(),
-        notes: Vec::new(),
-        auto_run: None,
-    };
+    let mut bench = Bench::new(cfg, hand::probe());
     let started = Instant::now();
     if let Err(e) = workloads::run_all(&mut bench) {
-        eprintln!("benchmark setup failed: {e}");
+        bench.progress.line(format!("benchmark setup failed: {e}"));
         std::process::exit(1);
     }
     let elapsed = started.elapsed();
-    auto::run_child(&mut bench);
+    child::run_children(&mut bench);
+    bench.progress.clear();
     let report = report::Report::new(&bench, elapsed);
     print!("{}", report.text());
     match report.write_files() {
@@ -567,14 +666,16 @@ fn main() {
     if bench
         .rows
         .iter()
-        .any(|r| r.failed || r.auto.as_ref().is_some_and(|a| a.failed))
+        .any(|r| r.fig.failed || r.under.iter().flatten().any(|f| f.failed))
     {
         eprintln!("some variants failed (see the table)");
         failed = true;
     }
-    if let Some(Err(e)) = &bench.auto_run {
-        eprintln!("the Dispatch::Auto child failed: {e}");
-        failed = true;
+    for run in &bench.children {
+        if let Err(e) = &run.outcome {
+            eprintln!("the {} re-run failed: {e}", run.child.setting());
+            failed = true;
+        }
     }
     if failed {
         std::process::exit(1);

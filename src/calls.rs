@@ -298,7 +298,7 @@ calls! {
     /// `socket(2)`: a new socket. `ty` may carry `SOCK_NONBLOCK | SOCK_CLOEXEC`.
     ///
     /// `IORING_OP_SOCKET` (5.19; a direct syscall before).
-    fn socket(domain: i32, ty: i32, protocol: i32) -> OwnedFd = Socket { domain, ty, protocol };
+    fn socket(domain: i32, ty: i32, protocol: i32) -> OwnedFd = Socket { domain, ty, protocol, fixed: None };
 
     /// `bind(2)`: binds the socket to an IP address.
     ///

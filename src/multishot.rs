@@ -22,7 +22,11 @@ use crate::sys::*;
 /// Without it — an older kernel, no ring, an `O_NONBLOCK` listener (which gives
 /// `WouldBlock` as accept4 does) — each step is an accept. Dropping the iterator cancels
 /// the request and closes connections it accepted and did not hand out. No peer address
-/// comes with a multishot accept; `getpeername` gives it.
+/// comes with a multishot accept; `getpeername` gives it. A listener with a receive timeout
+/// (`SO_RCVTIMEO`) gets accept4 each time, which keeps it.
+///
+/// The request holds the listening socket while the iterator lives; an iterator leaked with
+/// `mem::forget` keeps accepting (into fds nobody takes) until the thread exits.
 ///
 /// ```
 /// # fn main() -> std::io::Result<()> {
@@ -113,7 +117,7 @@ fn arm(d: &mut Driver, id: usize, listener: i32, flags: i32) -> Option<()> {
         .user_data(STREAMS + id as u64);
     let slot = d.completions.streams[id].as_mut().expect("open stream");
     slot.armed = true;
-    d.completions.in_flight += 1;
+    d.completions.streams_armed += 1;
     d.counters.op();
     Some(())
 }
@@ -122,8 +126,11 @@ impl Iterator for Accepts<'_> {
     type Item = io::Result<OwnedFd>;
 
     fn next(&mut self) -> Option<io::Result<OwnedFd>> {
-        if nonblocking_stream(self.listener.as_raw_fd()) {
-            // accept4 answers at once there (WouldBlock); no request to keep.
+        let listener = self.listener.as_raw_fd();
+        if nonblocking_stream(listener) || has_receive_timeout(listener) {
+            // accept4 answers at once there (WouldBlock), or keeps the listener's timeout
+            // (EAGAIN after it): no request to keep.
+            self.drop_stream();
             return Some(self.accept_once());
         }
         Some(match self.next_multishot() {
@@ -180,4 +187,24 @@ impl Drop for Accepts<'_> {
     fn drop(&mut self) {
         self.drop_stream();
     }
+}
+
+/// Whether socket `fd` has a receive timeout (`SO_RCVTIMEO`), which accept4(2) keeps.
+fn has_receive_timeout(fd: i32) -> bool {
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let mut len = size_of::<libc::timeval>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `tv`, and `len` back.
+    let res = unsafe {
+        sc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw mut tv).cast(),
+            &mut len,
+        )
+    };
+    res == 0 && (tv.tv_sec > 0 || tv.tv_usec > 0)
 }

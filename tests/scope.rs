@@ -397,7 +397,52 @@ fn streams_recycle_their_buffers() {
     assert_eq!(fd_count(), before);
 }
 
+/// Sockets born in a scope: a chain makes a socket, connects it and sends; another
+/// accepts and receives on the accepted connection, each through its `ScopeFd`; the
+/// scope closes both when it ends. Then the handles: a waited accept gives the
+/// connection, with its peer address; a socket closed through its `ScopeFd` gives `EBADF`.
+fn scope_sockets_in_chains() {
+    let before = fd_count();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut buf = [0u8; 5];
+    let (sent, got) = uring_os::batch(|s| {
+        let (_a, got) = s.link(|s| {
+            let a = s.accept(&listener);
+            let f = a.fd();
+            (a, s.recv(f, &mut buf, libc::MSG_WAITALL))
+        });
+        let (_c, _k, sent) = s.link(|s| {
+            let c = s.socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            let f = c.fd();
+            (c, s.connect(f, &addr), s.send(f, b"hello", 0))
+        });
+        (sent.wait(), got.wait())
+    });
+    assert_eq!((sent.unwrap(), got.unwrap()), (5, 5));
+    assert_eq!(&buf, b"hello");
+    drop(listener);
+    assert_eq!(fd_count(), before, "the scope's sockets are closed");
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = std::net::TcpStream::connect(addr).unwrap();
+    let (accepted, closed) = uring_os::batch(|s| {
+        let a = s.accept(&listener);
+        let c = s.socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        s.close(c.fd()).wait().unwrap();
+        (a.wait(), c.wait().map_err(|e| e.raw_os_error()))
+    });
+    let (conn, peer) = accepted.unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert!(conn.as_raw_fd() >= 0);
+    assert_eq!(closed.err(), Some(Some(libc::EBADF)));
+    drop((conn, client, listener));
+    assert_eq!(fd_count(), before);
+}
+
 fn all() {
+    scope_sockets_in_chains();
     streams_recycle_their_buffers();
     whole_file_operations();
     scope_fds_in_chains();

@@ -1,12 +1,20 @@
-//! The report: a table on stdout, `target/bench/results.md` and `target/bench/results.svg`.
+//! The report: per row, a table and what its figures mean, on stdout, in
+//! `target/bench/results.md` and as a chart in `target/bench/results.svg`.
 
 use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::auto::{Verdict, verdicts};
-use crate::{AUTO_TARGET, Bench, Role, Row};
+use crate::child::Child;
+use crate::{Bench, Figure, Role, Row, Why};
+
+/// Ratios to std within this fraction of 1.0 count as "about what std costs": closer than
+/// that, a noisy machine cannot tell them apart.
+const SAME: f64 = 0.05;
+
+/// Width of the prose under each row on stdout.
+const TEXT_WIDTH: usize = 100;
 
 pub struct Report<'a> {
     bench: &'a Bench,
@@ -58,44 +66,8 @@ fn ratio_cell(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |r| format!("{r:.2}"))
 }
 
-fn auto_ns_cell(r: &Row) -> String {
-    match &r.auto {
-        Some(a) => ns_cell(a.median),
-        None if matches!(r.role, Role::Std | Role::Uring) => "-".into(),
-        None => String::new(),
-    }
-}
-
-fn auto_ratio_cell(r: &Row) -> String {
-    match (&r.auto, r.role) {
-        (Some(a), Role::Uring) => ratio_cell(a.vs_std),
-        (_, Role::Uring | Role::Std) => "-".into(),
-        _ => String::new(),
-    }
-}
-
-fn auto_enters_cell(r: &Row) -> String {
-    match &r.auto {
-        Some(a) if r.role == Role::Uring => enters_cell(a.enters_per_op),
-        _ => String::new(),
-    }
-}
-
-fn auto_spread_cell(r: &Row) -> String {
-    match r.auto.as_ref().and_then(|a| a.spread()) {
-        Some(s) => format!("±{s:.0}%"),
-        None if matches!(r.role, Role::Std | Role::Uring) => "-".into(),
-        None => String::new(),
-    }
-}
-
-fn spread_cell(r: &Row) -> String {
-    match (r.min, r.max, r.median) {
-        (Some(lo), Some(hi), Some(m)) if r.rounds > 1 && m > 0.0 => {
-            format!("±{:.0}%", (hi - lo) / m * 50.0)
-        }
-        _ => "-".into(),
-    }
+fn spread_cell(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |s| format!("±{s:.0}%"))
 }
 
 fn enters_cell(v: Option<f64>) -> String {
@@ -104,6 +76,28 @@ fn enters_cell(v: Option<f64>) -> String {
         Some(v) => format!("{v:.3}"),
         None => "-".into(),
     }
+}
+
+/// A child's cells for a row: ns/op, ratio to std, enters/op, spread. Blank for the
+/// variants no child runs; the std variant has no ratio or enters of its own.
+fn child_cells(r: &Row, child: Child) -> [String; 4] {
+    if !matches!(r.role, Role::Std | Role::Uring) {
+        return Default::default();
+    }
+    let f = r.under(child);
+    let uring = |cell: String| {
+        if r.role == Role::Uring {
+            cell
+        } else {
+            "-".into()
+        }
+    };
+    [
+        ns_cell(f.and_then(|f| f.median)),
+        uring(ratio_cell(f.and_then(|f| f.vs_std))),
+        uring(enters_cell(f.and_then(|f| f.enters_per_op))),
+        spread_cell(f.and_then(Figure::spread)),
+    ]
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -120,6 +114,30 @@ fn xml_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// `text` wrapped at `width` columns, every line starting with `indent` (the first with
+/// `first` instead).
+fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = indent.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
 }
 
 fn machine() -> String {
@@ -153,6 +171,56 @@ fn ring_description() -> String {
     }
 }
 
+impl Child {
+    /// How the reading names the policy: "under Dispatch::Auto", "with URING_OS=off".
+    fn phrase(self) -> &'static str {
+        match self {
+            Child::Auto => "under Dispatch::Auto",
+            Child::Off => "with URING_OS=off",
+        }
+    }
+}
+
+/// What one uring_os variant's figures mean, in a sentence or three; `None` when it has no
+/// figure to speak of (skipped, failed).
+fn reading(r: &Row) -> Option<String> {
+    let ratio = r.fig.vs_std?;
+    let (slower, faster) = (ratio > 1.0 + SAME, ratio < 1.0 - SAME);
+    // The reason only where the figures go its way.
+    let because = match r.because {
+        Some(Why::Slower(why)) if slower => format!(", because {why}"),
+        Some(Why::Faster(why)) if faster => format!(", because {why}"),
+        _ => String::new(),
+    };
+    let mut s = if slower {
+        format!("{} takes {ratio:.2}x std's time here{because}.", r.variant)
+    } else if faster {
+        format!(
+            "{} is {:.2}x faster than std here ({ratio:.2}x its time){because}.",
+            r.variant,
+            1.0 / ratio
+        )
+    } else {
+        format!("{} costs about what std does ({ratio:.2}x).", r.variant)
+    };
+    let under: Vec<String> = Child::ALL
+        .into_iter()
+        .filter_map(|c| Some(format!("{}: {:.2}x std", c.phrase(), r.under(c)?.vs_std?)))
+        .collect();
+    if !under.is_empty() {
+        let under = under.join("; ");
+        let mut chars = under.chars();
+        let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+        let _ = write!(s, " {}{}.", first.unwrap_or_default(), chars.as_str());
+    }
+    Some(s)
+}
+
+/// The rows of one benchmark row, in run order, each as a slice of its variants.
+fn by_row(rows: &[Row]) -> impl Iterator<Item = &[Row]> {
+    rows.chunk_by(|a, b| a.row == b.row)
+}
+
 impl<'a> Report<'a> {
     pub fn new(bench: &'a Bench, elapsed: Duration) -> Report<'a> {
         let cfg = &bench.cfg;
@@ -174,119 +242,86 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// What the figures of one row's uring_os variants mean; nothing in quick mode, where
+    /// they mean nothing.
+    fn readings(&self, rows: &[Row]) -> Vec<String> {
+        if self.bench.cfg.quick {
+            return Vec::new();
+        }
+        rows.iter()
+            .filter(|r| r.role == Role::Uring)
+            .filter_map(reading)
+            .collect()
+    }
+
+    /// `key: value` lines about the run.
     fn header_lines(&self) -> Vec<String> {
         let cfg = &self.bench.cfg;
-        let auto = match &self.bench.auto_run {
-            Some(Ok(t)) => format!(
-                "Dispatch::Auto columns from a child process run with URING_OS_DISPATCH=auto, {:.0} s",
-                t.as_secs_f64()
-            ),
-            Some(Err(e)) => format!("Dispatch::Auto child FAILED: {e}"),
-            None => "Dispatch::Auto child not run".into(),
+        let secs = |t: Duration| {
+            let t = t.as_secs_f64();
+            if t < 10.0 {
+                format!("{t:.1} s")
+            } else {
+                format!("{t:.0} s")
+            }
         };
+        let mut columns = vec![format!(
+            "main columns: uring_os as it comes, Dispatch::Ring (every call through the ring); {}",
+            secs(self.elapsed)
+        )];
+        for run in &self.bench.children {
+            let label = run.child.label();
+            let setting = run.child.setting();
+            columns.push(match &run.outcome {
+                Ok((t, policy)) => {
+                    format!(
+                        "{label} columns: re-run with {setting} ({policy}); {}",
+                        secs(*t)
+                    )
+                }
+                Err(e) => format!("{label} columns: the re-run with {setting} failed: {e}"),
+            });
+        }
         let mut lines = vec![
             format!("machine: {}", self.machine),
             format!("command: {}", self.command),
             format!(
-                "mode: {}, {} round{} per row (median; variants alternate within each round), {:.0} s",
-                if cfg.quick {
-                    "QUICK (tiny counts: timings mean nothing)"
-                } else {
-                    "full"
-                },
+                "rounds: {} per row; each figure is the median, and a row's variants take turns within each round{}",
                 cfg.rounds,
-                if cfg.rounds == 1 { "" } else { "s" },
-                self.elapsed.as_secs_f64()
+                if cfg.quick {
+                    " (QUICK mode: tiny counts; the figures only show that the benchmark runs)"
+                } else {
+                    ""
+                }
             ),
-            format!("uring_os: {}", self.ring),
-            format!("dispatch: main columns Dispatch::Ring (every call through the ring); {auto}"),
-            format!("hand ring: io-uring crate, {}", self.bench.hand_flags),
         ];
+        lines.extend(columns);
+        lines.push(format!("uring_os: {}", self.ring));
+        lines.push(format!(
+            "hand ring: the io-uring crate, {}",
+            self.bench.hand_flags
+        ));
         if cfg!(debug_assertions) {
-            lines.push("WARNING: debug build".into());
+            lines.push("build: DEBUG, timings mean little (use --release)".into());
         }
         lines
     }
 
-    const LEGEND: &'static str = "vs std / vs hand: ns/op ÷ the row's std (or hand-ring) ns/op; \
-        below 1.00 is faster. spread: ±half the min-max range over the rounds. \
-        enters/op: io_uring_enter calls per op (uring_os: from uring_os::stats()). \
-        Auto ns/op: the variant re-run under Dispatch::Auto in a child process (for the std \
-        variant: the child's own std run); Auto/std: that ÷ the child's std ns/op. \
-        A row meets the Auto target when its best uring_os variant's Auto/std is at most 1.05.";
+    const LEGEND: &'static str = "How to read it: ns/op is the median time of one operation. \
+        \"vs std\" divides it by the row's std (or plain syscall) time: below 1.00 is faster \
+        than std. \"vs hand\" divides it by the same work on a hand-tuned io-uring ring. \
+        The Auto and off columns come from re-running the same variants in a separate process \
+        with that environment; their ratios divide by the std time measured in that same \
+        process.";
 
-    /// The verdict line of a row.
-    fn verdict_text(&self, v: &Verdict) -> String {
-        let ring = v.best_ring.as_ref().map_or_else(String::new, |(_, r)| {
-            format!("; under Dispatch::Ring: {r:.3}")
-        });
-        match &v.best_auto {
-            None => format!("Dispatch::Auto: no figure{ring}"),
-            Some((variant, ratio)) => {
-                let judged = if self.bench.cfg.quick {
-                    "not judged (quick mode)".to_string()
-                } else if *ratio <= AUTO_TARGET {
-                    format!("meets the target (≤ {AUTO_TARGET:.2})")
-                } else {
-                    format!("MISSES the target (> {AUTO_TARGET:.2})")
-                };
-                format!("Dispatch::Auto: best uring_os {ratio:.3}x std ({variant}): {judged}{ring}")
-            }
-        }
-    }
-
-    /// The summary line of the Auto target over all rows.
-    fn auto_summary(&self) -> String {
-        let verdicts = verdicts(&self.bench.rows);
-        let judged: Vec<&Verdict> = verdicts.iter().filter(|v| v.passes().is_some()).collect();
-        if judged.is_empty() {
-            return "Dispatch::Auto target: no row has an Auto figure".into();
-        }
-        if self.bench.cfg.quick {
-            return format!(
-                "Dispatch::Auto target: not judged in quick mode ({} rows have Auto figures)",
-                judged.len()
-            );
-        }
-        let missed: Vec<String> = judged
-            .iter()
-            .filter(|v| v.passes() == Some(false))
-            .filter_map(|v| Some(format!("{} {:.3}", v.row, v.best_auto.as_ref()?.1)))
-            .collect();
-        let met = judged.len() - missed.len();
-        let mut line = format!(
-            "Dispatch::Auto target (best uring_os variant ≤ {AUTO_TARGET:.2}x std): {met} of {} rows meet it",
-            judged.len()
-        );
-        if !missed.is_empty() {
-            line.push_str(&format!("; missed: {}", missed.join(", ")));
-        }
-        line
-    }
-
-    fn cells(r: &Row) -> [String; 10] {
-        [
-            r.variant.clone(),
-            role_name(r.role).into(),
-            ns_cell(r.median),
-            ops_cell(r.median),
-            ratio_cell(r.vs_std),
-            ratio_cell(r.vs_hand),
-            enters_cell(r.enters_per_op),
-            spread_cell(r),
-            auto_ns_cell(r),
-            auto_ratio_cell(r),
-        ]
-    }
-
-    /// The stdout table.
+    /// The stdout report.
     pub fn text(&self) -> String {
-        let mut out = String::new();
-        out.push('\n');
+        let mut out = String::from("\nuring_os benchmark\n");
         for l in self.header_lines() {
-            let _ = writeln!(out, "{l}");
+            let _ = writeln!(out, "  {l}");
         }
-        let _ = writeln!(out, "{}", Self::LEGEND);
+        out.push('\n');
+        out.push_str(&wrap(Self::LEGEND, TEXT_WIDTH, "", ""));
         let w = self
             .bench
             .rows
@@ -295,62 +330,58 @@ impl<'a> Report<'a> {
             .max()
             .unwrap_or(0)
             .max(7);
-        let verdicts = verdicts(&self.bench.rows);
-        let rows = &self.bench.rows;
-        let mut start = 0;
-        while start < rows.len() {
-            let row = rows[start].row;
-            let end = rows[start..]
-                .iter()
-                .position(|r| r.row != row)
-                .map_or(rows.len(), |n| start + n);
-            let first = &rows[start];
+        let mut heading = format!(
+            "  {:<w$} {:<8} {:>9} {:>6} {:>7}",
+            "variant", "who", "ns/op", "vs std", "vs hand"
+        );
+        for child in Child::ALL {
+            let _ = write!(
+                heading,
+                " | {:>10} {:>8}",
+                format!("{} ns/op", child.label()),
+                format!("{}/std", child.label())
+            );
+        }
+        for rows in by_row(&self.bench.rows) {
+            let first = &rows[0];
             let _ = writeln!(
                 out,
                 "\n[{}] {} (ns per {})",
                 first.row, first.title, first.unit
             );
-            let _ = writeln!(
-                out,
-                "  {:<w$} {:<8} {:>10} {:>9} {:>7} {:>7} {:>9} {:>6} | {:>10} {:>8}",
-                "variant",
-                "who",
-                "ns/op",
-                "ops/s",
-                "vs std",
-                "vs hand",
-                "enters/op",
-                "spread",
-                "Auto ns/op",
-                "Auto/std"
-            );
-            for r in &rows[start..end] {
-                let c = Self::cells(r);
-                let _ = writeln!(
+            let _ = writeln!(out, "{heading}");
+            for r in rows {
+                let _ = write!(
                     out,
-                    "  {:<w$} {:<8} {:>10} {:>9} {:>7} {:>7} {:>9} {:>6} | {:>10} {:>8}",
-                    c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
+                    "  {:<w$} {:<8} {:>9} {:>6} {:>7}",
+                    r.variant,
+                    role_name(r.role),
+                    ns_cell(r.fig.median),
+                    ratio_cell(r.fig.vs_std),
+                    ratio_cell(r.vs_hand)
                 );
-                if let Some(note) = &r.note {
+                for child in Child::ALL {
+                    let [ns, ratio, _, _] = child_cells(r, child);
+                    let _ = write!(out, " | {ns:>10} {ratio:>8}");
+                }
+                out.push('\n');
+                if let Some(note) = &r.fig.note {
                     let _ = writeln!(out, "      ({note})");
                 }
-                if let Some(note) = r.auto.as_ref().and_then(|a| a.note.as_ref()) {
-                    let _ = writeln!(out, "      (under Dispatch::Auto: {note})");
+                for child in Child::ALL {
+                    if let Some(note) = r.under(child).and_then(|f| f.note.as_ref()) {
+                        let _ = writeln!(out, "      ({}: {note})", child.phrase());
+                    }
                 }
             }
-            if let Some(v) = verdicts.iter().find(|v| v.row == row) {
-                let _ = writeln!(out, "  => {}", self.verdict_text(v));
+            for text in self.readings(rows) {
+                out.push_str(&wrap(&text, TEXT_WIDTH, "  - ", "    "));
             }
-            if let Some(slower) = slower_line(&rows[start..end]) {
-                let _ = writeln!(out, "  => {slower}");
-            }
-            start = end;
         }
-        let _ = writeln!(out, "\n{}", self.auto_summary());
         if !self.bench.notes.is_empty() {
             out.push('\n');
             for n in &self.bench.notes {
-                let _ = writeln!(out, "note: {n}");
+                out.push_str(&wrap(n, TEXT_WIDTH, "note: ", "  "));
             }
         }
         out
@@ -367,97 +398,64 @@ impl<'a> Report<'a> {
                 let _ = writeln!(out, "- {k}: {v}");
             }
         }
-        let _ = writeln!(out, "\n{}\n", Self::LEGEND);
         let _ = writeln!(
             out,
-            "| row | variant | who | ns/op | ops/s | vs std | vs hand | enters/op | spread | Auto ns/op | Auto/std | Auto enters/op | Auto spread |"
+            "\n{} spread: ±half the min-max range over the rounds. enters/op: io_uring_enter \
+             calls per operation.\n",
+            Self::LEGEND
         );
-        let _ = writeln!(out, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        let mut head = String::from(
+            "| row | variant | who | ns/op | ops/s | vs std | vs hand | enters/op | spread |",
+        );
+        let mut rule = String::from("|---|---|---|--:|--:|--:|--:|--:|--:|");
+        for child in Child::ALL {
+            let l = child.label();
+            let _ = write!(head, " {l} ns/op | {l}/std | {l} enters/op | {l} spread |");
+            rule.push_str("--:|--:|--:|--:|");
+        }
+        let _ = writeln!(out, "{head}\n{rule}");
         for r in &self.bench.rows {
-            let c = Self::cells(r);
-            let mut variant = c[0].clone();
-            if let Some(note) = &r.note {
+            let mut variant = r.variant.clone();
+            if let Some(note) = &r.fig.note {
                 let _ = write!(variant, " — *{}*", note.replace('|', "/"));
             }
-            if let Some(note) = r.auto.as_ref().and_then(|a| a.note.as_ref()) {
-                let _ = write!(
-                    variant,
-                    " — *under Dispatch::Auto: {}*",
-                    note.replace('|', "/")
-                );
+            for child in Child::ALL {
+                if let Some(note) = r.under(child).and_then(|f| f.note.as_ref()) {
+                    let _ = write!(
+                        variant,
+                        " — *{}: {}*",
+                        child.phrase(),
+                        note.replace('|', "/")
+                    );
+                }
             }
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "| {} (per {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} (per {}) | {variant} | {} | {} | {} | {} | {} | {} | {} |",
                 r.row,
                 r.unit,
-                variant,
-                c[1],
-                c[2],
-                c[3],
-                c[4],
-                c[5],
-                c[6],
-                c[7],
-                c[8],
-                c[9],
-                auto_enters_cell(r),
-                auto_spread_cell(r)
+                role_name(r.role),
+                ns_cell(r.fig.median),
+                ops_cell(r.fig.median),
+                ratio_cell(r.fig.vs_std),
+                ratio_cell(r.vs_hand),
+                enters_cell(r.fig.enters_per_op),
+                spread_cell(r.fig.spread()),
             );
-        }
-        let _ = writeln!(out, "\n## Where uring_os is slower than std, and why\n");
-        let mut any = false;
-        let mut start = 0;
-        let rows = &self.bench.rows;
-        while start < rows.len() {
-            let end = start
-                + rows[start..]
-                    .iter()
-                    .take_while(|r| r.row == rows[start].row)
-                    .count();
-            if let Some(slower) = slower_line(&rows[start..end]) {
-                let _ = writeln!(out, "- **{}**: {slower}", rows[start].row);
-                any = true;
+            for child in Child::ALL {
+                for cell in child_cells(r, child) {
+                    let _ = write!(out, " {cell} |");
+                }
             }
-            start = end;
+            out.push('\n');
         }
-        if !any {
-            let _ = writeln!(out, "- nowhere in this run");
-        }
-        let _ = writeln!(
-            out,
-            "\n## Dispatch::Auto verdict\n\n{}\n",
-            self.auto_summary()
-        );
-        let _ = writeln!(
-            out,
-            "| row | best uring_os under Auto | Auto/std | best under Ring | Ring/std | verdict |"
-        );
-        let _ = writeln!(out, "|---|---|--:|---|--:|---|");
-        for v in verdicts(&self.bench.rows) {
-            let (auto_name, auto_ratio) = v
-                .best_auto
-                .as_ref()
-                .map_or(("-".to_string(), "-".to_string()), |(n, r)| {
-                    (n.clone(), format!("{r:.3}"))
-                });
-            let (ring_name, ring_ratio) = v
-                .best_ring
-                .as_ref()
-                .map_or(("-".to_string(), "-".to_string()), |(n, r)| {
-                    (n.clone(), format!("{r:.3}"))
-                });
-            let verdict = match v.passes() {
-                _ if self.bench.cfg.quick => "not judged (quick)",
-                Some(true) => "meets",
-                Some(false) => "**misses**",
-                None => "-",
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {auto_name} | {auto_ratio} | {ring_name} | {ring_ratio} | {verdict} |",
-                v.row
-            );
+        if !self.bench.cfg.quick {
+            let _ = writeln!(out, "\n## What the figures mean\n");
+            for rows in by_row(&self.bench.rows) {
+                for text in self.readings(rows) {
+                    let _ = writeln!(out, "- **{}**: {text}", rows[0].row);
+                }
+            }
         }
         let _ = writeln!(
             out,
@@ -484,20 +482,22 @@ impl<'a> Report<'a> {
     }
 
     /// `results.svg`: a horizontal bar per measured non-std variant, its ns/op ÷ std, and
-    /// under each uring_os variant a second bar for the same variant under Dispatch::Auto;
-    /// the 1.0 line and the Auto target line.
+    /// under each uring_os variant a bar per child for the same variant there; the 1.0 line.
     pub fn svg(&self) -> String {
         const URING: &str = "#1f77b4";
-        const AUTO: &str = "#2ca02c";
         const HAND: &str = "#8c8c8c";
         const OTHER: &str = "#ff7f0e";
-        // (label, ratio, colour, bold label)
+        let child_color = |c: Child| match c {
+            Child::Auto => "#2ca02c",
+            Child::Off => "#9467bd",
+        };
+        // (label, ratio, colour, whether a child's bar)
         let mut bars: Vec<(String, f64, &str, bool)> = Vec::new();
         for r in &self.bench.rows {
             if r.role == Role::Std {
                 continue;
             }
-            if let Some(ratio) = r.vs_std {
+            if let Some(ratio) = r.fig.vs_std {
                 let color = match r.role {
                     Role::Uring => URING,
                     Role::Hand => HAND,
@@ -505,13 +505,15 @@ impl<'a> Report<'a> {
                 };
                 bars.push((format!("{}: {}", r.row, r.variant), ratio, color, false));
             }
-            if let Some(ratio) = r.auto.as_ref().and_then(|a| a.vs_std) {
-                let label = if r.vs_std.is_some() {
-                    "under Dispatch::Auto".to_string()
-                } else {
-                    format!("{}: {} under Dispatch::Auto", r.row, r.variant)
-                };
-                bars.push((label, ratio, AUTO, true));
+            for child in Child::ALL {
+                if let Some(ratio) = r.under(child).and_then(|f| f.vs_std) {
+                    let label = if r.fig.vs_std.is_some() {
+                        child.phrase().to_string()
+                    } else {
+                        format!("{}: {} {}", r.row, r.variant, child.phrase())
+                    };
+                    bars.push((label, ratio, child_color(child), true));
+                }
             }
         }
         const CAP: f64 = 4.0;
@@ -519,7 +521,7 @@ impl<'a> Report<'a> {
         let x_max = (max * 2.0).ceil() / 2.0;
         let (width, label_w, right_pad, row_h, top) = (1100.0, 470.0, 70.0, 20.0, 150.0);
         let plot_w = width - label_w - right_pad;
-        let height = top + row_h * bars.len() as f64 + 60.0;
+        let height = top + row_h * bars.len() as f64 + 50.0;
         let x_of = |v: f64| label_w + plot_w * (v.min(x_max) / x_max);
         let mut s = String::new();
         let _ = writeln!(
@@ -532,17 +534,15 @@ impl<'a> Report<'a> {
 <text x="10" y="22" font-size="16" font-weight="bold">uring_os benchmark: time per op ÷ std (lower is faster)</text>"#
         );
         let header = self.header_lines();
-        let mut lines: Vec<&str> = header
+        let lines: Vec<&str> = header
             .iter()
             .filter(|l| {
-                ["machine:", "command:", "mode:", "dispatch:"]
+                ["machine:", "command:", "rounds:", "uring_os:"]
                     .iter()
                     .any(|k| l.starts_with(k))
             })
             .map(String::as_str)
             .collect();
-        let summary = self.auto_summary();
-        lines.push(&summary);
         for (i, l) in lines.iter().enumerate() {
             let _ = writeln!(
                 s,
@@ -552,14 +552,14 @@ impl<'a> Report<'a> {
             );
         }
         // Legend.
-        let legend = [
-            ("uring_os (Dispatch::Ring)", URING),
-            ("uring_os under Dispatch::Auto (vs the child's std)", AUTO),
-            ("hand-tuned io-uring ring", HAND),
-            ("other (fio, other syscall patterns)", OTHER),
-        ];
+        let mut legend = vec![("uring_os (default: Dispatch::Ring)".to_string(), URING)];
+        for child in Child::ALL {
+            legend.push((format!("uring_os {}", child.phrase()), child_color(child)));
+        }
+        legend.push(("hand-tuned io-uring ring".into(), HAND));
+        legend.push(("other (fio, other syscalls)".into(), OTHER));
         let mut lx = 10.0;
-        for (name, color) in legend {
+        for (name, color) in &legend {
             let _ = writeln!(
                 s,
                 r#"<rect x="{lx}" y="{}" width="12" height="12" fill="{color}"/><text x="{}" y="{}">{}</text>"#,
@@ -582,15 +582,15 @@ impl<'a> Report<'a> {
             );
             tick += 0.5;
         }
-        for (i, (label, ratio, color, auto)) in bars.iter().enumerate() {
+        for (i, (label, ratio, color, child)) in bars.iter().enumerate() {
             let y = top + row_h * i as f64;
-            let (style, (bar_y, bar_h)) = if *auto {
+            let (style, (bar_y, bar_h)) = if *child {
                 (
-                    r##" fill="#2ca02c" font-style="italic""##,
+                    format!(r#" fill="{color}" font-style="italic""#),
                     (y + 1.0, row_h - 8.0),
                 )
             } else {
-                ("", (y + 3.0, row_h - 6.0))
+                (String::new(), (y + 3.0, row_h - 6.0))
             };
             let _ = writeln!(
                 s,
@@ -613,19 +613,13 @@ impl<'a> Report<'a> {
             );
         }
         let x1 = x_of(1.0);
-        let xt = x_of(AUTO_TARGET);
         let _ = writeln!(
             s,
             r##"<line x1="{x1:.1}" y1="{}" x2="{x1:.1}" y2="{}" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/>
-<text x="{x1:.1}" y="{}" text-anchor="middle" fill="#d62728">std = 1.0</text>
-<line x1="{xt:.1}" y1="{}" x2="{xt:.1}" y2="{}" stroke="#2ca02c" stroke-width="1" stroke-dasharray="2,2"/>
-<text x="{xt:.1}" y="{}" text-anchor="start" fill="#2ca02c">Auto target {AUTO_TARGET:.2}</text>"##,
+<text x="{x1:.1}" y="{}" text-anchor="middle" fill="#d62728">std = 1.0</text>"##,
             top - 4.0,
             bottom + 2.0,
             bottom + 30.0,
-            top - 4.0,
-            bottom + 2.0,
-            bottom + 44.0
         );
         s.push_str("</svg>\n");
         s
@@ -639,49 +633,4 @@ impl<'a> Report<'a> {
         std::fs::write(dir.join("results.svg"), self.svg())?;
         Ok(dir)
     }
-}
-
-/// Why going through the ring is slower than std on a row (when it is).
-fn slower_reason(row: &str) -> &'static str {
-    match row {
-        "nop" | "pread" => {
-            "one call through a ring pays a round trip (the kernel builds, issues and posts a \
-             request) that a direct syscall does not; the hand-tuned ring pays it too"
-        }
-        "pread-x32" => {
-            "cached data leaves nothing to overlap, and the ring's per-entry work exceeds a \
-             syscall's entry cost; the hand-tuned ring is slower than std too"
-        }
-        "files" => "single calls: three ring round trips per file; batches win",
-        "statx" => {
-            "the kernel always hands statx to an io-wq worker thread: a single call pays a \
-             thread handoff, a batch still one handoff per entry"
-        }
-        "fsync" => {
-            "single calls: open with O_CREAT and fsync are handed to io-wq workers; batches win"
-        }
-        "tcp-echo" => "each send and recv pays a ring round trip on top of the socket work",
-        _ => "the ring's round trip costs more than this work saves",
-    }
-}
-
-/// "slower than std: ..." for a row's uring_os variants more than 5% slower than std
-/// (Dispatch::Ring figures), with the reason.
-fn slower_line(rows: &[Row]) -> Option<String> {
-    let slower: Vec<String> = rows
-        .iter()
-        .filter(|r| r.role == Role::Uring)
-        .filter_map(|r| Some((r, r.vs_std?)))
-        .filter(|(_, ratio)| *ratio > 1.05)
-        .map(|(r, ratio)| format!("{} {ratio:.2}x", r.variant))
-        .collect();
-    if slower.is_empty() {
-        return None;
-    }
-    let row = rows[0].row;
-    Some(format!(
-        "slower than std: {}; why: {}",
-        slower.join(", "),
-        slower_reason(row)
-    ))
 }

@@ -34,6 +34,37 @@ const STATX_MASK: u32 = libc::STATX_BASIC_STATS | libc::STATX_BTIME;
 const WINDOW_CHUNK_CACHED: usize = 256;
 const WINDOW_CHUNK_DIRECT: usize = 4096;
 
+// Why uring_os variants cost what they do next to std: the report completes "… takes 1.86x
+// std's time here, because" or "… is 4.6x faster than std here, because" with these.
+const ONE_CALL: &str = "one call through a ring costs a round trip that a direct syscall does \
+    not (the kernel builds a request, runs it and posts its completion), and a hand-tuned ring \
+    pays it too; batch such calls, or use Dispatch::Auto, which runs single calls as syscalls";
+const CACHED_BATCH: &str = "with the data in the page cache there is nothing to overlap, and \
+    queuing and reaping an entry costs more than entering a syscall (a hand-tuned ring gains \
+    nothing either); for cached reads a plain pread loop is the fastest";
+const DISK_BATCH: &str = "32 reads are on the disk at once, where a pread loop waits for each \
+    in turn";
+const DISK_WINDOW: &str = "32 reads are kept on the disk at all times, each refilled as one \
+    completes, where a pread loop waits for each in turn";
+const FILES_SINGLE: &str = "each file costs three ring round trips (open, read, close); batch \
+    them, or use Dispatch::Auto";
+const FILES_BATCH: &str = "a batch submits 64 opens, then 64 reads, then 64 closes at once, \
+    where std::fs::read makes five syscalls per file (open, statx, two reads, close)";
+const FILES_LINKED: &str = "each file is one linked open, read and close through a direct \
+    descriptor, 64 files per submission, where std::fs::read makes five syscalls per file";
+const STATX_SINGLE: &str = "the kernel hands every statx to a worker thread (io-wq), so one \
+    call waits for a thread handoff (a hand-tuned ring too); use Dispatch::Auto, which runs \
+    statx as the syscall";
+const STATX_BATCH: &str = "the kernel hands every statx to a worker thread (io-wq): a batch \
+    still pays a handoff per entry; use Dispatch::Auto, which runs them as syscalls";
+const FSYNC_SINGLE: &str = "the kernel hands an open with O_CREAT and an fsync to worker \
+    threads (io-wq): each call pays a thread handoff; batch them, or use Dispatch::Auto";
+const FSYNC_BATCH: &str = "the files' writes and fsyncs are in flight together, so the \
+    disk's flushes overlap, where std waits for each file's fsync in turn";
+const TCP_SINGLE: &str = "each send and recv pays a ring round trip on top of the socket work";
+const TCP_BATCH: &str = "send and recv go in one submission, but each still pays a ring round \
+    trip on top of the socket work";
+
 /// Runs every selected row.
 pub fn run_all(b: &mut Bench) -> io::Result<()> {
     let data = Data::new(b)?;
@@ -175,6 +206,14 @@ impl Data {
     }
 }
 
+/// [`Data::small_files`], saying so on the progress line of `row` when it creates them.
+fn small_files<'d>(b: &mut Bench, data: &'d Data, row: &str) -> io::Result<&'d [PathBuf]> {
+    if data.small.get().is_none() {
+        b.preparing(row, &format!("creating {} small files", data.files));
+    }
+    data.small_files()
+}
+
 /// `len` bytes of a pattern that depends on `seed`.
 fn pattern(seed: u64, len: usize) -> Vec<u8> {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
@@ -244,8 +283,9 @@ fn check_res(res: i32, want: Option<i32>, what: &str) -> io::Result<i32> {
 fn nop(b: &mut Bench) {
     let n = b.cfg.n.nop;
     b.notes.push(
-        "nop under Dispatch::Auto: a single uring_os::nop() takes the direct path, which for \
-         a NOP makes no syscall at all, so its Auto figure is the call's own overhead"
+        "nop under Dispatch::Auto and with URING_OS=off: a single uring_os::nop() takes the \
+         direct path, which for a NOP makes no syscall at all, so those figures are the call's \
+         own overhead"
             .into(),
     );
     let variants = vec![
@@ -260,7 +300,8 @@ fn nop(b: &mut Bench) {
                 uring_os::nop()?;
             }
             Ok(())
-        }),
+        })
+        .slower_because(ONE_CALL),
         b.hand("hand ring NOP, 1 enter/op", HAND_ENTRIES, n, move |h| {
             let e = opcode::Nop::new().build();
             for _ in 0..n {
@@ -299,7 +340,8 @@ fn pread(b: &mut Bench, data: &Data) -> io::Result<()> {
                 ensure(r == PAGE, || format!("pread gave {r}"))?;
             }
             Ok(())
-        }),
+        })
+        .slower_because(ONE_CALL),
         b.hand("hand ring read, 1 enter/op", HAND_ENTRIES, n, move |h| {
             for i in 0..n {
                 let e = opcode::Read::new(Fd(fd), b3.get().as_mut_ptr(), PAGE as u32)
@@ -356,7 +398,8 @@ fn pread_x32(b: &mut Bench, data: &Data) -> io::Result<()> {
                 }
                 Ok(())
             },
-        ),
+        )
+        .slower_because(CACHED_BATCH),
         Bench::timed(
             format!("uring_os s.window(32, ..), {WINDOW_CHUNK_CACHED} preads per scope"),
             Role::Uring,
@@ -380,7 +423,8 @@ fn pread_x32(b: &mut Bench, data: &Data) -> io::Result<()> {
                 }
                 Ok(())
             },
-        ),
+        )
+        .slower_because(CACHED_BATCH),
         b.hand(
             "hand ring, push 32 + submit_and_wait(32)",
             HAND_ENTRIES,
@@ -440,7 +484,7 @@ fn reap_exactly(h: &mut Hand<'_>, n: usize, want: Option<i32>) -> io::Result<()>
 }
 
 /// The O_DIRECT data file, or why this row cannot run here.
-fn direct_file(b: &Bench, data: &Data) -> io::Result<Result<(PathBuf, File, u64), String>> {
+fn direct_file(b: &mut Bench, data: &Data) -> io::Result<Result<(PathBuf, File, u64), String>> {
     if data.is_tmpfs {
         return Ok(Err(format!(
             "the data directory is on tmpfs, which has no disk (pass --dir on a disk); {}",
@@ -448,6 +492,7 @@ fn direct_file(b: &Bench, data: &Data) -> io::Result<Result<(PathBuf, File, u64)
         )));
     }
     let len = b.cfg.n.direct_file_bytes;
+    b.preparing("odirect", &format!("writing a {} MiB file", len >> 20));
     let path = data.dir.path().join("direct.dat");
     {
         let mut f = File::create(&path)?;
@@ -489,7 +534,6 @@ fn odirect(b: &mut Bench, data: &Data) -> io::Result<()> {
     let (path, file, len) = match direct_file(b, data)? {
         Ok(x) => x,
         Err(reason) => {
-            eprintln!("[odirect] skipped: {reason}");
             let variants = vec![Variant::skip("all variants", Role::Other, reason)];
             b.measure("odirect", "read", variants);
             return Ok(());
@@ -541,6 +585,7 @@ fn odirect(b: &mut Bench, data: &Data) -> io::Result<()> {
                 Ok(())
             },
         )
+        .faster_because(DISK_BATCH)
         .peer("hand ring batch of 32 (push 32, wait 32)"),
         Bench::timed(
             format!("uring_os s.window(32, ..), {WINDOW_CHUNK_DIRECT} reads per scope"),
@@ -566,6 +611,7 @@ fn odirect(b: &mut Bench, data: &Data) -> io::Result<()> {
                 Ok(())
             },
         )
+        .faster_because(DISK_WINDOW)
         .peer("hand ring, 32 kept in flight"),
         b.hand(
             "hand ring batch of 32 (push 32, wait 32)",
@@ -667,14 +713,14 @@ fn stream(
 /// fio's io_uring engine at iodepth 32 on the same file, if fio is installed.
 fn fio_variant<'a>(b: &Bench, path: &'a Path, len: u64) -> Variant<'a> {
     const NAME: &str = "fio io_uring engine, iodepth 32";
-    if b.cfg.auto_child {
-        return Variant::skip(NAME, Role::Other, "not run in the Dispatch::Auto child");
+    if let Some(child) = b.cfg.child {
+        let reason = format!("not run in the {} re-run", child.setting());
+        return Variant::skip(NAME, Role::Other, reason);
     }
     match Command::new("fio").arg("--version").output() {
         Ok(out) if out.status.success() => {}
         _ => {
-            let reason = "fio is not installed: row skipped (apt-get install fio to include it)";
-            eprintln!("[odirect] {reason}");
+            let reason = "fio is not installed; install it to include this line";
             return Variant::skip(NAME, Role::Other, reason);
         }
     }
@@ -741,7 +787,7 @@ fn fio_read_iops(json: &str) -> Option<f64> {
 
 fn files(b: &mut Bench, data: &Data) -> io::Result<()> {
     let n = b.cfg.n.files;
-    let paths = &data.small_files()?[..n];
+    let paths = &small_files(b, data, "files")?[..n];
     let ops = n as u64;
     let mut b1 = vec![0u8; PAGE];
     let mut b2 = vec![0u8; PAGE];
@@ -785,6 +831,7 @@ fn files(b: &mut Bench, data: &Data) -> io::Result<()> {
                     Ok(())
                 },
             )
+            .slower_because(FILES_SINGLE)
             .peer("-"),
             Bench::timed(
                 "uring_os::batch, 64 open, 64 read, 64 close",
@@ -810,9 +857,10 @@ fn files(b: &mut Bench, data: &Data) -> io::Result<()> {
                     }
                     Ok(())
                 },
-            ),
+            )
+            .faster_because(FILES_BATCH),
             Bench::timed(
-                "uring_os::batch, 64 s.read_file (linked open>read>close, direct fd)",
+                "uring_os::batch, 64 s.read_file (linked, direct fd)",
                 Role::Uring,
                 ops,
                 move || {
@@ -832,7 +880,8 @@ fn files(b: &mut Bench, data: &Data) -> io::Result<()> {
                     }
                     Ok(())
                 },
-            ),
+            )
+            .faster_because(FILES_LINKED),
             b.hand(
                 "hand ring, 64 open, 64 read, 64 close",
                 HAND_ENTRIES,
@@ -889,7 +938,7 @@ fn files(b: &mut Bench, data: &Data) -> io::Result<()> {
 
 fn statx(b: &mut Bench, data: &Data) -> io::Result<()> {
     let n = b.cfg.n.statx;
-    let paths = &data.small_files()?[..n];
+    let paths = &small_files(b, data, "statx")?[..n];
     let ops = n as u64;
     let check = |st: &libc::statx| {
         ensure(st.stx_size == PAGE as u64, || {
@@ -910,6 +959,7 @@ fn statx(b: &mut Bench, data: &Data) -> io::Result<()> {
             }
             Ok(())
         })
+        .slower_because(STATX_SINGLE)
         .peer("hand ring statx, 1 enter/op"),
         Bench::timed(
             "uring_os::batch of 64 s.statx",
@@ -931,6 +981,7 @@ fn statx(b: &mut Bench, data: &Data) -> io::Result<()> {
                 Ok(())
             },
         )
+        .slower_because(STATX_BATCH)
         .peer("hand ring, batch of 64 statx"),
         b.hand("hand ring statx, 1 enter/op", HAND_ENTRIES, ops, move |h| {
             let mut buf = MaybeUninit::<libc::statx>::uninit();
@@ -1031,6 +1082,7 @@ fn fsync(b: &mut Bench, data: &Data) -> io::Result<()> {
                 Ok(())
             },
         )
+        .slower_because(FSYNC_SINGLE)
         .peer("-"),
         Bench::timed(
             "uring_os::batch: opens; writes, then fsyncs; closes",
@@ -1053,7 +1105,8 @@ fn fsync(b: &mut Bench, data: &Data) -> io::Result<()> {
                 })?;
                 batch_close(fds)
             },
-        ),
+        )
+        .faster_because(FSYNC_BATCH),
         b.hand(
             "hand ring: opens; writes, then fsyncs; closes",
             HAND_ENTRIES,
@@ -1379,6 +1432,7 @@ fn tcp_echo_pinned(b: &mut Bench, n: u64, cpu: Option<usize>) -> io::Result<()> 
                 ensure(buf == msg, || "echo differs".to_string())
             },
         )
+        .slower_because(TCP_SINGLE)
         .peer("hand ring send + recv, 1 enter each"),
         conn_variant(
             "uring_os::batch: s.send + s.recv in 1 submission",
@@ -1397,6 +1451,7 @@ fn tcp_echo_pinned(b: &mut Bench, n: u64, cpu: Option<usize>) -> io::Result<()> 
                 ensure(buf == msg, || "echo differs".to_string())
             },
         )
+        .slower_because(TCP_BATCH)
         .peer("hand ring send + recv in 1 submission"),
         hand_conn_variant(
             b,

@@ -10,8 +10,8 @@ use super::arena::Arena;
 use super::emulate::EmulatedChain;
 use super::erased::OpFns;
 use crate::driver::{
-    Driver, FixedSlot, Slot, auto_dispatch, auto_syscall_in_batch, forget_fd, fork_generation,
-    run_syscall, with_driver,
+    Driver, FixedSlot, IGNORED, Slot, auto_dispatch, auto_syscall_in_batch, forget_fd,
+    fork_generation, run_syscall, socket_timeout, with_driver,
 };
 use crate::op::{self, FixedUse, Op};
 use crate::stats::Counters;
@@ -61,6 +61,20 @@ pub(super) struct Queued {
     pub(super) borrowed: bool,
     /// The registered buffer slot of the pool buffer it reads into or writes from.
     pub(super) reg_buf: Option<u16>,
+    /// For the close of a scope fd that earlier calls of the scope may still look up: the
+    /// fd number, now standing for an `O_PATH` placeholder (where those calls fail with
+    /// `EBADF`) so that nothing else gets it before they finish; closed when the scope ends.
+    pub(super) held: Option<i32>,
+    /// For an entry that makes an fd: its handle took the fd while calls of the scope still
+    /// used it (they keep the scope's own; see `hand_out_fd`); calls queued from this index
+    /// on find it gone (`EBADF`).
+    pub(super) taken_at: Option<usize>,
+    /// Run as syscalls and found waiting on a socket: when its own timeout
+    /// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) ends the wait, if it has one (`Some(None)`: it has
+    /// none).
+    pub(super) socket_deadline: Option<Option<Instant>>,
+    /// Cancelled because its socket's timeout ran out: the errno the syscall gives then.
+    pub(super) socket_timed_out: Option<i32>,
 }
 
 /// A buffer of the scope's pool.
@@ -230,6 +244,10 @@ impl Core {
             closer: None,
             borrowed: false,
             reg_buf: None,
+            held: None,
+            taken_at: None,
+            socket_deadline: None,
+            socket_timed_out: None,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -273,15 +291,6 @@ impl Core {
     /// it can; else it runs as syscalls (see `emulate.rs`), a failure (or a short transfer,
     /// as the kernel counts it) cancelling the rest of the chain.
     fn start(&self, range: Range<usize>) {
-        // Scope fds made by entries started before: their results must be known first.
-        let earlier: Vec<usize> = self.queued.borrow()[range.clone()]
-            .iter()
-            .filter_map(|q| q.fd_entry)
-            .filter(|&j| j < range.start)
-            .collect();
-        for j in earlier {
-            self.settle(j);
-        }
         if self.forked() {
             // A fork child's scope must not leave operations in its ring past the waits
             // that give up on the parent's: they run as syscalls.
@@ -311,7 +320,13 @@ impl Core {
                 drained |= queued[begin..end]
                     .iter()
                     .any(|q| q.flags & IOSQE_IO_DRAIN != 0);
-                let on_ring = Self::resolve_scope_fds(driver, queued, begin..end)
+                // A close the ring cannot make as asked runs as syscalls (see close_plan);
+                // a chain the ring cannot take is known before its opens are made fixed.
+                let closes_plainly = (begin..end)
+                    .all(|k| matches!(close_plan(queued, k, Some(&mut *driver)), ClosePlan::Plain));
+                let on_ring = closes_plainly
+                    && Self::chain_fits(driver, &queued[begin..end])
+                    && Self::resolve_scope_fds(driver, queued, begin..end)
                     && Self::start_on_ring(driver, &mut queued[begin..end], !drained);
                 if !on_ring {
                     if drained {
@@ -399,18 +414,21 @@ impl Core {
                     None => ScopeFdValue::Bad,
                 }
             } else {
-                // Made in an earlier chain of this start, already on the ring: the entry
-                // waits for it. One that runs as syscalls is not done yet: so must this one.
-                match queued[j].state {
-                    State::Ring { slot } => {
-                        while driver.completions.is_pending(slot) {
-                            driver.wait_one();
-                        }
+                // Made before, outside the chain: its result must be known. One on the ring
+                // may have completed as it was submitted; if not, or if it runs as syscalls,
+                // the chain runs as syscalls too, each waiting for what it needs (waiting
+                // here could wait for a call queued later, an accept for its connect).
+                if let State::Ring { slot } = queued[j].state {
+                    if driver.completions.is_pending(slot) {
+                        driver.flush_queued();
+                        driver.reap_into_completions();
                     }
-                    State::Queued | State::Emulated => return false,
-                    _ => {}
                 }
-                scope_fd_value(queued, j, k, Some(driver))
+                finish_maker(queued, j, driver);
+                if maker_unfinished(queued, j, Some(&*driver)) {
+                    return false;
+                }
+                scope_fd_value(queued, j, k, Some(&*driver))
             };
             Self::fill_fd(&mut queued[k], value);
         }
@@ -460,8 +478,9 @@ impl Core {
         };
         match state {
             Some(slot) => {
+                self.wait_entry(j, slot);
                 with_driver(|d| {
-                    for slot in std::iter::once(slot).chain(timeout_slot) {
+                    if let Some(slot) = timeout_slot {
                         while d.completions.is_pending(slot) {
                             d.wait_one();
                         }
@@ -510,6 +529,23 @@ impl Core {
             }
         }
         taken
+    }
+
+    /// Whether chain `chain` can go on the ring at all: every entry queued, carried by the
+    /// ring, and the chain (with its linked timeouts) no longer than the SQ. An entry that
+    /// will name a scope fd is judged by its arguments alone (the fd may become a fixed
+    /// file).
+    fn chain_fits(driver: &mut Driver, chain: &[Queued]) -> bool {
+        let timed = chain.iter().any(|q| q.deadline.is_some());
+        let sqes = chain.len() * if timed { 2 } else { 1 };
+        sqes <= driver.ring.sq_entries() as usize
+            && chain.iter().all(|q| {
+                let fixed = q.flags & IOSQE_FIXED_FILE != 0 || q.fd_entry.is_some();
+                matches!(q.state, State::Queued)
+                    && !auto_syscall_in_batch(q.fns.punted)
+                    // SAFETY: every Queued entry holds a live operation.
+                    && unsafe { (q.fns.fits)(q.op, &mut *driver, fixed) }
+            })
     }
 
     /// Puts one chain (or single entry) on the ring; `false` if it cannot go there.
@@ -596,6 +632,57 @@ impl Core {
         !q.link && q.deadline.is_none() && (index == 0 || !queued[index - 1].link)
     }
 
+    /// Waits until ring entry `index` (in completion slot `slot`) has completed. One that
+    /// waits on a socket with a timeout of its own (`SO_RCVTIMEO`/`SO_SNDTIMEO`) is
+    /// cancelled when that long has passed since this wait began, as the syscall gives up
+    /// then (its handle gets the syscall's `EAGAIN`).
+    pub(super) fn wait_entry(&self, index: usize, slot: u32) {
+        let wait = {
+            let queued = self.queued.borrow();
+            let q = &queued[index];
+            if q.op.is_null() {
+                None
+            } else {
+                // SAFETY: the entry's live operation, in the arena.
+                unsafe { (q.fns.socket_wait)(q.op) }
+            }
+        };
+        let timed_out = with_driver(|d| {
+            if !d.completions.is_pending(slot) {
+                return None;
+            }
+            let timeout = wait.and_then(|(fd, events, errno)| {
+                socket_timeout(fd, events).map(|t| (Instant::now() + t, errno))
+            });
+            let Some((until, errno)) = timeout else {
+                while d.completions.is_pending(slot) {
+                    d.wait_one();
+                }
+                return None;
+            };
+            while d.completions.is_pending(slot) {
+                if Instant::now() >= until {
+                    if d.ring.sq_space_left() == 0 {
+                        d.flush_queued();
+                    }
+                    if let Some(sqe) = d.ring.get_sqe() {
+                        sqe.prep_cancel(u64::from(slot), 0).user_data(IGNORED);
+                    }
+                    while d.completions.is_pending(slot) {
+                        d.wait_one();
+                    }
+                    return Some(errno);
+                }
+                d.wait_one_until(until);
+            }
+            None
+        })
+        .flatten();
+        if timed_out.is_some() {
+            self.queued.borrow_mut()[index].socket_timed_out = timed_out;
+        }
+    }
+
     /// Whether this process is a fork child of the one that began the scope.
     pub(super) fn forked(&self) -> bool {
         fork_generation() != self.generation
@@ -611,19 +698,6 @@ impl Core {
             let q = &self.queued.borrow()[index];
             !q.op.is_null() && q.fns.makes_fd
         };
-        if makes_fd {
-            // Handing out an fd that calls of the scope still use would let the caller
-            // close it (and its number be reused) under them: they finish first.
-            let users: Vec<usize> = self.queued.borrow()[index + 1..]
-                .iter()
-                .enumerate()
-                .filter(|(_, q)| q.fd_entry == Some(index))
-                .map(|(k, _)| index + 1 + k)
-                .collect();
-            for user in users {
-                self.settle(user);
-            }
-        }
         let (state, timeout_slot, op, after, fns, alone) = {
             let mut queued = self.queued.borrow_mut();
             let alone = Self::unchained_untimed(&queued, index);
@@ -661,7 +735,24 @@ impl Core {
                 }
             }
             // In a fork child the parent's ring is out of reach.
-            State::Ring { slot } => match (!self.forked()).then(|| wait_slot(slot)).flatten() {
+            State::Ring { slot } => match (!self.forked())
+                .then(|| {
+                    self.queued.borrow_mut()[index].op = op;
+                    self.wait_entry(index, slot);
+                    self.queued.borrow_mut()[index].op = std::ptr::null_mut();
+                    wait_slot(slot)
+                })
+                .flatten()
+            {
+                // Its socket's timeout ran out and cancelled it: the syscall's errno.
+                Some(res)
+                    if res == -libc::ECANCELED
+                        && self.queued.borrow()[index].socket_timed_out.is_some() =>
+                {
+                    Ok(-self.queued.borrow()[index]
+                        .socket_timed_out
+                        .unwrap_or(libc::EAGAIN))
+                }
                 // io-wq cancelled it on its own (see unchained_untimed): it never ran.
                 Some(res) if !op.is_null() && alone && res == -libc::ECANCELED => {
                     // SAFETY: op is this entry's live operation, taken out above; the ring
@@ -720,26 +811,76 @@ impl Core {
     /// The result of fd-making entry `index` as its handle gives it: the fd, which is the
     /// caller's from now on. A fixed file is installed as a regular fd; an fd `close`d in
     /// the scope is gone (`EBADF`).
+    ///
+    /// Calls of the scope that name the fd and have not finished keep the scope's own fd
+    /// (it must not be closed or its number reused under them): the handle then gets a
+    /// duplicate, and the scope closes its fd when it ends. Calls queued from now on find
+    /// the fd taken (`EBADF`).
     fn hand_out_fd(&self, index: usize, res: io::Result<i32>, op: *mut ()) -> io::Result<i32> {
+        let closer = self.queued.borrow()[index].closer;
+        // Closed by a call of the scope: only if that close ran and succeeded.
+        let closed = closer.is_some_and(|c| {
+            self.settle(c);
+            let queued = self.queued.borrow();
+            match queued[c].state {
+                State::Done(Ok(r)) => r >= 0,
+                State::Ring { slot } => with_driver(|d| d.completions.peek(slot))
+                    .flatten()
+                    .is_some_and(|r| r >= 0),
+                // Its result was taken: note_close said whether the fd is gone.
+                _ => false,
+            }
+        });
+        let in_use = {
+            let queued = self.queued.borrow();
+            let end = queued.len();
+            with_driver(|d| users_pending(&queued, index, end, Some(&*d)))
+                .unwrap_or_else(|| users_pending(&queued, index, end, None))
+        };
         let (gone, fixed, fns) = {
             let mut queued = self.queued.borrow_mut();
+            let end = queued.len();
             let q = &mut queued[index];
-            let gone = q.fd_gone || q.closer.is_some();
-            q.fd_gone = true;
+            let gone = q.fd_gone || closed;
+            if in_use && !gone {
+                q.taken_at = Some(end);
+            } else {
+                q.fd_gone = true;
+            }
             (gone, q.fixed_slot, q.fns)
         };
+        // SAFETY: op is this entry's live operation, taken out by the caller.
+        let cloexec = || unsafe { (fns.cloexec)(op) };
         match res {
             // The scope closed it (Batch::close of its ScopeFd); its number may be someone
             // else's by now.
             Ok(r) if r >= 0 && gone => Ok(-libc::EBADF),
-            Ok(r) if r >= 0 => match fixed {
-                Some(slot) => {
-                    // SAFETY: op is this entry's live operation, taken out by the caller.
-                    let cloexec = unsafe { (fns.cloexec)(op) };
+            Ok(r) if r >= 0 => match (fixed, in_use) {
+                (Some(slot), false) => {
                     self.queued.borrow_mut()[index].fixed_slot = None;
-                    self.install_fixed(slot, cloexec)
+                    self.install_fixed(slot, cloexec(), true)
                 }
-                None => Ok(r),
+                // The slot stays the scope's (closed when it ends).
+                (Some(slot), true) => self.install_fixed(slot, cloexec(), false),
+                (None, false) => Ok(r),
+                (None, true) => {
+                    // The scope keeps `r` until its end.
+                    self.queued.borrow_mut()[index].held = Some(r);
+                    let cmd = if cloexec() {
+                        libc::F_DUPFD_CLOEXEC
+                    } else {
+                        libc::F_DUPFD
+                    };
+                    // SAFETY: duplicates the scope's open fd `r` into a new fd.
+                    let dup = unsafe { crate::sys::syscall::fcntl(r, cmd, 0) };
+                    match crate::sys::syscall::result(dup) {
+                        Ok(fd) => {
+                            forget_fd(fd as i32);
+                            Ok(fd as i32)
+                        }
+                        Err(e) => Err(e.into_io()),
+                    }
+                }
             },
             other => other,
         }
@@ -769,37 +910,41 @@ impl Core {
             }
         };
         if matches!(res, Ok(r) if *r >= 0) {
-            let slot = {
+            self.queued.borrow_mut()[maker].fd_gone = true;
+            with_driver(|d| {
                 let mut queued = self.queued.borrow_mut();
-                queued[maker].fd_gone = true;
-                queued[maker].fixed_slot.take()
-            };
-            if let Some(slot) = slot {
-                with_driver(|d| d.release_fixed_slot(slot));
-            }
+                // The slot is free for another file only once no call of the scope that
+                // named it can still look it up; else the scope's end releases it.
+                let end = chain_start(&queued, index);
+                if !users_pending(&queued, maker, end, Some(&*d)) {
+                    if let Some(slot) = queued[maker].fixed_slot.take() {
+                        d.release_fixed_slot(slot);
+                    }
+                }
+            });
         }
     }
 
-    /// A regular fd for fixed file `slot`, which is then closed (its close frees the slot
-    /// when it completes, whatever the install gave).
-    fn install_fixed(&self, slot: u32, cloexec: bool) -> io::Result<i32> {
+    /// A regular fd for fixed file `slot`; with `close`, the slot is then closed (its close
+    /// frees the slot when it completes, whatever the install gave).
+    fn install_fixed(&self, slot: u32, cloexec: bool, close: bool) -> io::Result<i32> {
         let outer = self.linking.replace(false);
         self.start_pending();
-        self.linking.set(true);
         let flags = if cloexec {
             0
         } else {
             IORING_FIXED_FD_NO_CLOEXEC
         };
+        self.linking.set(close);
         let install = self.push(Ok(op::FixedInstall { index: slot, flags }));
         self.linking.set(false);
-        let close = self.push(Ok(op::CloseFixed { index: slot }));
-        self.linking.set(outer);
-        {
+        if close {
+            let close = self.push(Ok(op::CloseFixed { index: slot }));
             let mut queued = self.queued.borrow_mut();
             queued[install].flags |= IOSQE_IO_HARDLINK;
             queued[close].detached = Some(slot);
         }
+        self.linking.set(outer);
         self.start_pending();
         match self.take_result(install) {
             Some(taken) => {
@@ -904,10 +1049,10 @@ pub(super) fn scope_fd_value(
     queued: &[Queued],
     j: usize,
     user: usize,
-    driver: Option<&mut Driver>,
+    driver: Option<&Driver>,
 ) -> ScopeFdValue {
     let q = &queued[j];
-    if q.fd_gone || q.closer.is_some_and(|c| c < user) {
+    if q.fd_gone || q.closer.is_some_and(|c| c < user) || q.taken_at.is_some_and(|t| t <= user) {
         return ScopeFdValue::Bad;
     }
     let res = match q.state {
@@ -935,4 +1080,129 @@ fn use_registered_buffer(sqe: &mut crate::ring::Sqe, index: Option<u16>) {
         _ => return,
     };
     entry.buf_index = index;
+}
+
+/// How the close of a scope fd (entry `k`, when it is a `Batch::close` of one) must run.
+pub(super) enum ClosePlan {
+    /// As any entry: on the ring, or as close(2).
+    Plain,
+    /// Not at all: the fd is the caller's (`Batch::fixed` without a fixed slot); the scope
+    /// only forgets it.
+    Forget,
+    /// The fd number stays taken (see [`hold_number`]): an earlier call of the scope that
+    /// names it, outside the close's chain, may not have looked it up yet.
+    Hold(i32),
+}
+
+/// How entry `k` must close, if it closes a scope fd: see [`ClosePlan`].
+pub(super) fn close_plan(queued: &[Queued], k: usize, driver: Option<&mut Driver>) -> ClosePlan {
+    let Some(j) = queued[k].fd_entry else {
+        return ClosePlan::Plain;
+    };
+    if queued[j].closer != Some(k) || !matches!(queued[k].state, State::Queued | State::Emulated) {
+        return ClosePlan::Plain;
+    }
+    // Only a number can be reused under a pending call: a fixed file's slot is released
+    // once its users are done (note_close).
+    let ScopeFdValue::Raw(fd) = scope_fd_value(queued, j, k, driver.as_deref()) else {
+        return ClosePlan::Plain;
+    };
+    if queued[j].borrowed {
+        return ClosePlan::Forget;
+    }
+    // Calls of the close's own chain run before it, in order.
+    if users_pending(queued, j, chain_start(queued, k), driver.as_deref()) {
+        ClosePlan::Hold(fd)
+    } else {
+        ClosePlan::Plain
+    }
+}
+
+/// Before fd-making entry `j`'s result is used by another call: once its completion is in,
+/// the result becomes the one its handle gives (the ring's answer with its fix-up: a FIFO
+/// opened as open(2) would, waiting for its other end).
+pub(super) fn finish_maker(queued: &mut [Queued], j: usize, driver: &mut Driver) {
+    let q = &mut queued[j];
+    let State::Ring { slot } = q.state else {
+        return;
+    };
+    if driver.completions.is_pending(slot) {
+        return;
+    }
+    let Some(res) = driver.completions.take(slot) else {
+        return;
+    };
+    let res = if q.op.is_null() {
+        res
+    } else {
+        // SAFETY: the entry's live operation, its completion reaped: the ring is done with it.
+        unsafe { (q.fns.after_ring)(q.op, res) }
+    };
+    q.state = State::Done(Ok(res));
+}
+
+/// Whether fd-making entry `j` has not finished yet (its result unknown).
+pub(super) fn maker_unfinished(queued: &[Queued], j: usize, driver: Option<&Driver>) -> bool {
+    match queued[j].state {
+        State::Queued | State::Emulated => true,
+        State::Ring { slot } => driver.is_some_and(|d| d.completions.is_pending(slot)),
+        State::Done(_) | State::Taken => false,
+    }
+}
+
+/// The first entry of the chain entry `k` belongs to.
+pub(super) fn chain_start(queued: &[Queued], k: usize) -> usize {
+    let mut start = k;
+    while start > 0 && queued[start - 1].link {
+        start -= 1;
+    }
+    start
+}
+
+/// Whether a call queued after scope fd maker `j` and before entry `end` that names the fd
+/// may still look it up: one that has not finished.
+pub(super) fn users_pending(
+    queued: &[Queued],
+    j: usize,
+    end: usize,
+    driver: Option<&Driver>,
+) -> bool {
+    (j + 1..end.max(j + 1)).any(|u| {
+        queued[u].fd_entry == Some(j)
+            && match queued[u].state {
+                State::Queued | State::Emulated => true,
+                State::Ring { slot } => driver.is_none_or(|d| d.completions.is_pending(slot)),
+                State::Done(_) | State::Taken => false,
+            }
+    })
+}
+
+/// Closes fd `fd` by making its number stand for an `O_PATH` placeholder: the file is
+/// closed (as close(2) would, its error unreported as dup3 leaves it), and the number stays
+/// taken until [`release_number`]: a call that looks it up meanwhile fails with `EBADF`.
+pub(super) fn hold_number(fd: i32) -> io::Result<i32> {
+    // SAFETY: a NUL-terminated path; the placeholder is closed below.
+    let placeholder = unsafe {
+        crate::sys::syscall::openat(
+            libc::AT_FDCWD,
+            c"/".as_ptr(),
+            libc::O_PATH | libc::O_CLOEXEC,
+            0,
+        )
+    };
+    let placeholder = crate::sys::syscall::result(placeholder).map_err(|e| e.into_io())? as i32;
+    // SAFETY: replaces the scope's own fd `fd` (closing its file) with the placeholder.
+    let res = unsafe { crate::sys::syscall::dup3(placeholder, fd, libc::O_CLOEXEC) };
+    // SAFETY: the placeholder fd opened above.
+    unsafe { crate::sys::syscall::close(placeholder) };
+    crate::sys::syscall::result(res).map_err(|e| e.into_io())?;
+    forget_fd(fd);
+    Ok(0)
+}
+
+/// Closes the placeholder a [`hold_number`] left at `fd`.
+pub(super) fn release_number(fd: i32) {
+    // SAFETY: the scope's placeholder, which nothing of the scope uses any more.
+    unsafe { crate::sys::syscall::close(fd) };
+    forget_fd(fd);
 }

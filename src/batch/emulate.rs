@@ -11,9 +11,12 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use super::core::{Core, Queued, ScopeFdValue, State, scope_fd_value};
+use super::core::{
+    ClosePlan, Core, Queued, ScopeFdValue, State, close_plan, finish_maker, hold_number,
+    maker_unfinished, scope_fd_value,
+};
 use super::erased::Attempted;
-use crate::driver::{Polled, fork_generation, poll_until, with_driver};
+use crate::driver::{Polled, fork_generation, poll_until, socket_timeout, with_driver};
 
 /// A chain run as syscalls: its entries `next..end` are still to run.
 pub(super) struct EmulatedChain {
@@ -119,7 +122,9 @@ impl Core {
             // entries in flight) a slice, after which the ring's completions are reaped.
             let ring_busy = with_driver(|d| {
                 d.reap_into_completions();
-                d.completions.in_flight > 0 || d.ring.sq_pending() > 0
+                d.completions.in_flight > 0
+                    || d.completions.streams_armed > 0
+                    || d.ring.sq_pending() > 0
             })
             .unwrap_or(false);
             let limit = match (nearest, ring_busy) {
@@ -128,6 +133,12 @@ impl Core {
                 })),
                 (n, false) => n,
             };
+            if ring_busy && waits.is_empty() && nearest.is_none() {
+                // Only ring entries can move things on (a scope fd's maker among them):
+                // wait for the next completion itself.
+                with_driver(|d| d.wait_one());
+                continue;
+            }
             if ring_busy {
                 with_driver(|d| d.flush_queued());
             }
@@ -158,14 +169,57 @@ impl Core {
                 continue;
             }
             if let Some(j) = q.fd_entry {
-                // The scope fd it uses: made before it (in its chain, or settled when it
-                // started). As syscalls, a fixed file cannot stand for it.
                 let user = chain.next;
-                let value = match with_driver(|d| scope_fd_value(queued, j, user, Some(d))) {
+                // The scope fd's maker has not finished (it runs in another chain, or on
+                // the ring): this chain waits for it.
+                let unfinished = with_driver(|d| {
+                    finish_maker(queued, j, d);
+                    maker_unfinished(queued, j, Some(&*d))
+                })
+                .unwrap_or_else(|| maker_unfinished(queued, j, None));
+                if unfinished {
+                    return progressed;
+                }
+                let plan = match with_driver(|d| close_plan(queued, user, Some(&mut *d))) {
+                    Some(plan) => plan,
+                    None => close_plan(queued, user, None),
+                };
+                let closed = match plan {
+                    ClosePlan::Plain => None,
+                    // The caller's fd: the scope only forgets it.
+                    ClosePlan::Forget => Some(Ok(0)),
+                    ClosePlan::Hold(fd) => {
+                        let res = hold_number(fd);
+                        if res.is_ok() {
+                            queued[user].held = Some(fd);
+                        }
+                        Some(res)
+                    }
+                };
+                if let Some(res) = closed {
+                    let q = &mut queued[user];
+                    let failed = !matches!(res, Ok(r) if r >= 0);
+                    q.state = State::Done(res);
+                    chain.next += 1;
+                    progressed = true;
+                    if q.link && failed && q.flags & crate::sys::IOSQE_IO_HARDLINK == 0 {
+                        cancel(&mut queued[chain.next..chain.end], -libc::ECANCELED);
+                        chain.next = chain.end;
+                    }
+                    continue;
+                }
+                // The scope fd it uses: made before it (in its chain, or settled when it
+                // started). As syscalls, a fixed file cannot stand for it, except the
+                // caller's own fd registered with `Batch::fixed`, whose number is its result.
+                let value = match with_driver(|d| scope_fd_value(queued, j, user, Some(&*d))) {
                     Some(value) => value,
                     None => scope_fd_value(queued, j, user, None),
                 };
                 let value = match value {
+                    ScopeFdValue::Fixed(_) if queued[j].borrowed => match queued[j].state {
+                        State::Done(Ok(fd)) => ScopeFdValue::Raw(fd),
+                        _ => ScopeFdValue::Bad,
+                    },
                     ScopeFdValue::Fixed(_) => ScopeFdValue::Bad,
                     other => other,
                 };
@@ -185,6 +239,27 @@ impl Core {
             // SAFETY: an Emulated entry holds its live operation, which stays in the arena.
             match unsafe { (q.fns.attempt)(q.op, q.fallback) } {
                 Attempted::WouldBlock { fd, events } => {
+                    // A socket's own timeout bounds the wait, as it bounds the syscall's
+                    // (read once, when the entry first has to wait).
+                    let deadline = *q.socket_deadline.get_or_insert_with(|| {
+                        socket_timeout(fd, events).map(|t| Instant::now() + t)
+                    });
+                    if let Some(deadline) = deadline {
+                        if Instant::now() >= deadline {
+                            // SAFETY: as above.
+                            let errno = unsafe { (q.fns.socket_wait)(q.op) }
+                                .map_or(libc::EAGAIN, |(_, _, errno)| errno);
+                            q.state = State::Done(Ok(-errno));
+                            chain.next += 1;
+                            if q.link {
+                                cancel(&mut queued[chain.next..chain.end], -libc::ECANCELED);
+                                chain.next = chain.end;
+                            }
+                            progressed = true;
+                            continue;
+                        }
+                        *nearest = Some(nearest.map_or(deadline, |n| n.min(deadline)));
+                    }
                     waits.push(libc::pollfd {
                         fd,
                         events,

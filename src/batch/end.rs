@@ -3,7 +3,7 @@
 //! and only then drops the operations and gives their memory back. An entry whose
 //! completion cannot be reaped is leaked, never freed.
 
-use super::core::{Core, SPARE_QUEUE, ScopeFdValue, State, scope_fd_value};
+use super::core::{Core, SPARE_QUEUE, ScopeFdValue, State, release_number, scope_fd_value};
 use crate::driver::{IGNORED, Slot, forget_fd, with_driver};
 use crate::sys::syscall as sc;
 
@@ -34,6 +34,15 @@ impl Drop for Core {
             self.start_pending();
             self.emulate_until(None);
         }
+        if !cancel && !self.leak.get() {
+            // Nobody waits for these: a call on a socket with a timeout of its own still ends
+            // when that runs out, as the syscall would.
+            for index in 0..self.queued.get_mut().len() {
+                if let State::Ring { slot } = self.queued.get_mut()[index].state {
+                    self.wait_entry(index, slot);
+                }
+            }
+        }
         // Entries that made fds the scope still owns: their results stay in their slots until
         // the fds are closed below.
         let makers: Vec<usize> = self
@@ -54,26 +63,20 @@ impl Drop for Core {
                 _ => None,
             })
             .collect();
-        // The ring slots still to reap, with the entry whose result each holds (none for a
-        // linked timeout's).
-        let pending: Vec<(Option<usize>, u32)> = queued
+        let pending: Vec<u32> = queued
             .iter()
-            .enumerate()
-            .flat_map(|(i, q)| {
+            .flat_map(|q| {
                 let op = match q.state {
-                    State::Ring { slot } => Some((Some(i), slot)),
+                    State::Ring { slot } => Some(slot),
                     _ => None,
                 };
-                op.into_iter()
-                    .chain(q.timeout_slot.map(|slot| (None, slot)))
+                op.into_iter().chain(q.timeout_slot)
             })
             .collect();
-        // Results nobody took, by entry (other than the fd makers').
-        let mut untaken: Vec<(usize, i32)> = Vec::new();
         if !pending.is_empty() && !self.leak.get() {
             let finished = with_driver(|driver| {
                 if cancel {
-                    for &(_, slot) in &pending {
+                    for &slot in &pending {
                         if driver.completions.is_pending(slot) {
                             if driver.ring.sq_space_left() == 0 {
                                 driver.flush_queued();
@@ -84,14 +87,9 @@ impl Drop for Core {
                         }
                     }
                 }
-                for &(entry, slot) in &pending {
+                for &slot in &pending {
                     while driver.completions.is_pending(slot) {
                         driver.wait_one();
-                    }
-                    if !maker_slots.contains(&slot) {
-                        if let (Some(i), Some(res)) = (entry, driver.completions.take(slot)) {
-                            untaken.push((i, res));
-                        }
                     }
                 }
             });
@@ -100,7 +98,7 @@ impl Drop for Core {
             }
         }
         if !self.leak.get() {
-            self.rerun_cancelled_by_io_wq(untaken, cancel);
+            self.finish_unwaited(&maker_slots, cancel);
             self.close_scope_fds(&makers);
         }
         if self.leak.get() {
@@ -156,20 +154,43 @@ impl Drop for Core {
 }
 
 impl Core {
-    /// Runs as its syscall every operation nobody waited for that io-wq cancelled on its
-    /// own (see `unchained_untimed`): it never ran. Not when the scope unwinds, which
-    /// cancels what is left on purpose. `ring` holds the raw ring results of such entries.
-    fn rerun_cancelled_by_io_wq(&mut self, ring: Vec<(usize, i32)>, cancel: bool) {
-        if cancel {
-            return;
+    /// Takes the results nobody waited for out of their completion slots (all reaped by
+    /// now), except those of `keep`, and runs what the ring's answer needs afterwards, as a
+    /// wait would have (a close of an io_uring fd, which the ring refuses, as close(2); the
+    /// SIGPIPE of a send to a closed peer). Fd makers are left to `close_scope_fds`. One
+    /// that io-wq cancelled on its own (see `unchained_untimed`) never ran: it runs as its
+    /// syscall, unless the scope unwinds (`cancel`), which cancels what is left on purpose.
+    fn finish_unwaited(&mut self, keep: &[u32], cancel: bool) {
+        let alone: Vec<bool> = (0..self.queued.get_mut().len())
+            .map(|i| Core::unchained_untimed(self.queued.get_mut(), i))
+            .collect();
+        for (i, q) in self.queued.get_mut().iter_mut().enumerate() {
+            if let Some(slot) = q.timeout_slot.take() {
+                with_driver(|d| d.completions.take(slot));
+            }
+            let State::Ring { slot } = q.state else {
+                continue;
+            };
+            if keep.contains(&slot) {
+                continue;
+            }
+            let res = with_driver(|d| d.completions.take(slot)).flatten();
+            if let (Some(res), false) = (res, q.op.is_null() || q.fns.makes_fd) {
+                if res == -libc::ECANCELED && alone[i] && !cancel && q.socket_timed_out.is_none() {
+                    // SAFETY: the entry's live operation; the ring is done with it.
+                    unsafe { (q.fns.syscall)(q.op) };
+                } else {
+                    // SAFETY: the entry's live operation, its completion reaped: the ring is
+                    // done with it.
+                    unsafe { (q.fns.after_ring)(q.op, res) };
+                }
+            }
+            q.state = State::Taken;
         }
-        for (i, res) in ring {
-            let queued = self.queued.get_mut();
-            let alone = Core::unchained_untimed(queued, i);
-            let q = &queued[i];
-            if res == -libc::ECANCELED && alone && !q.op.is_null() {
-                // SAFETY: the entry's live operation; the kernel is done with it.
-                unsafe { (q.fns.syscall)(q.op) };
+        // Numbers held for calls that might still have looked them up: all done now.
+        for q in self.queued.get_mut().iter_mut() {
+            if let Some(fd) = q.held.take() {
+                release_number(fd);
             }
         }
     }
@@ -181,11 +202,11 @@ impl Core {
     fn close_scope_fds(&mut self, makers: &[usize]) {
         let mut fixed_closes = Vec::new();
         for &j in makers {
-            let value = match with_driver(|d| scope_fd_value(self.queued.get_mut(), j, j, Some(d)))
-            {
-                Some(value) => value,
-                None => scope_fd_value(self.queued.get_mut(), j, j, None),
-            };
+            let value =
+                match with_driver(|d| scope_fd_value(self.queued.get_mut(), j, j, Some(&*d))) {
+                    Some(value) => value,
+                    None => scope_fd_value(self.queued.get_mut(), j, j, None),
+                };
             // Whether a call of the scope closed it: its close ran and succeeded.
             let closer = self.queued.get_mut()[j].closer;
             let closed = closer.is_some_and(|c| {
@@ -221,6 +242,15 @@ impl Core {
                     forget_fd(fd);
                 }
                 ScopeFdValue::Bad => {}
+            }
+        }
+        // Fixed files whose handle took a regular fd for them while calls still used them.
+        for q in self.queued.get_mut().iter_mut() {
+            if q.taken_at.is_some() && !q.fd_gone {
+                if let Some(slot) = q.fixed_slot.take() {
+                    fixed_closes.push(slot);
+                }
+                q.fd_gone = true;
             }
         }
         // Slots of fixed files closed by a call of the scope.

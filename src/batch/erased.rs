@@ -42,6 +42,9 @@ pub(super) struct OpFns {
     pub(super) after_ring: unsafe fn(*mut (), i32) -> i32,
     pub(super) breaks_chain: unsafe fn(*const (), i32) -> bool,
     pub(super) fd_changed: unsafe fn(*const (), i32) -> Option<RawFd>,
+    /// The fd it may wait on, the poll events, and the errno the syscall gives where it
+    /// would not wait; `None` for a call that waits regardless of the fd (poll) or on none.
+    pub(super) socket_wait: unsafe fn(*const ()) -> Option<(RawFd, i16, i32)>,
 }
 
 impl OpFns {
@@ -65,6 +68,7 @@ impl OpFns {
             after_ring: after_ring_in_arena::<O>,
             breaks_chain: breaks_chain_in_arena::<O>,
             fd_changed: fd_changed_in_arena::<O>,
+            socket_wait: socket_wait_in_arena::<O>,
         }
     }
 }
@@ -207,4 +211,12 @@ pub(super) unsafe fn finish_in_arena<O: Op>(
     } else {
         Ok(op.output(res))
     }
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn socket_wait_in_arena<O: Op>(ptr: *const ()) -> Option<(RawFd, i16, i32)> {
+    // SAFETY: the caller's contract.
+    let wait = unsafe { &*ptr.cast::<O>() }.waits_on()?;
+    Some((wait.fd, wait.events, wait.would_block?.0))
 }

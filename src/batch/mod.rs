@@ -321,13 +321,10 @@ impl<'scope, 'env> Batch<'scope, 'env> {
         let mut queued = self.core.queued.borrow_mut();
         let q = &mut queued[index];
         q.borrowed = true;
-        match slot {
-            Some(slot) => {
-                q.fixed_slot = Some(slot);
-                q.state = State::Done(Ok(0));
-            }
-            None => q.state = State::Done(Ok(number)),
-        }
+        // Its result is the caller's fd number, with or without a fixed slot: calls run as
+        // syscalls name the number.
+        q.fixed_slot = slot;
+        q.state = State::Done(Ok(number));
         ScopeFd::new(index)
     }
 

@@ -14,19 +14,27 @@
 use super::Driver;
 use crate::sys::syscall::{self as sc, Credentials};
 
+/// Registered personalities kept at most; beyond, the oldest unused one is dropped.
+const KEPT: usize = 16;
+
 /// What an SQPOLL ring's entries run with.
 pub(crate) struct Pinned {
     /// The credentials the entries get: the creator's, or those of `personality`.
     creds: Credentials,
-    /// The registered personality of `creds`, once they differ from the creator's.
+    /// The registered personality of `creds`; `None` for the creator's (the ring's own).
     personality: Option<u16>,
+    /// Credentials seen before and their personality (`None`: the creator's), newest
+    /// last, so switching back and forth reuses them.
+    known: Vec<(Credentials, Option<u16>)>,
 }
 
 impl Pinned {
     /// For a ring made now, by this thread.
     pub(crate) fn now() -> Pinned {
+        let creds = Credentials::current();
         Pinned {
-            creds: Credentials::current(),
+            known: vec![(creds.clone(), None)],
+            creds,
             personality: None,
         }
     }
@@ -49,21 +57,37 @@ impl Driver {
         };
         let now = Credentials::current();
         if now != pinned.creds {
-            match self.ring.register_personality() {
-                Ok(id) => {
-                    pinned.creds = now;
-                    pinned.personality = Some(id);
+            if let Some(position) = pinned.known.iter().position(|(c, _)| *c == now) {
+                let known = pinned.known.remove(position);
+                pinned.personality = known.1;
+                pinned.creds = now;
+                pinned.known.push(known);
+            } else {
+                if pinned.known.len() >= KEPT && self.ring.sq_pending() == 0 {
+                    // Nothing unconsumed can name it: drop the oldest personality.
+                    if let Some(position) = pinned.known.iter().position(|(_, p)| p.is_some()) {
+                        if let (_, Some(old)) = pinned.known.remove(position) {
+                            let _ = self.ring.unregister_personality(old);
+                        }
+                    }
                 }
-                // Publishing now would run the entries with stale credentials, and they
-                // cannot be taken back from an SQPOLL ring's view: stop.
-                Err(e) => sc::abort_with(
-                    format!(
-                        "uring_os: the thread's credentials changed and the SQPOLL ring cannot \
+                match self.ring.register_personality() {
+                    Ok(id) => {
+                        pinned.creds = now.clone();
+                        pinned.personality = Some(id);
+                        pinned.known.push((now, Some(id)));
+                    }
+                    // Publishing now would run the entries with stale credentials, and they
+                    // cannot be taken back from an SQPOLL ring's view: stop.
+                    Err(e) => sc::abort_with(
+                        format!(
+                            "uring_os: the thread's credentials changed and the SQPOLL ring cannot \
                          register the new ones ({e}); aborting rather than running operations \
                          with the old ones\n"
-                    )
-                    .as_bytes(),
-                ),
+                        )
+                        .as_bytes(),
+                    ),
+                }
             }
         }
         if let Some(id) = pinned.personality {

@@ -33,7 +33,7 @@ pub(crate) use syscall::{
     fallback, fallback_error, poll_until, run_syscall,
 };
 pub(crate) use thread::{forget_fd, thread_backend, with_driver, with_local};
-pub(crate) use wait::{FirstWait, Waited};
+pub(crate) use wait::{FirstWait, Waited, socket_timeout};
 
 /// `user_data` of the one blocking operation a thread can have in flight.
 pub(crate) const BLOCKING: u64 = u64::MAX;

@@ -19,6 +19,9 @@ pub(crate) struct Completions {
     buffers_free: Option<Vec<u16>>,
     /// Multishot streams: the results each has posted and not yet handed out.
     pub(crate) streams: Vec<Option<StreamSlot>>,
+    /// Multishot requests in the kernel (not counted in `in_flight`: a scope never waits
+    /// for them to end).
+    pub(crate) streams_armed: u32,
 }
 
 /// A multishot request's completions.
@@ -90,7 +93,7 @@ impl Completions {
         }
         if !more && stream.armed {
             stream.armed = false;
-            self.in_flight -= 1;
+            self.streams_armed -= 1;
         }
     }
 

@@ -112,6 +112,10 @@ pub(crate) fn attempt_syscall<O: Op>(op: &mut O) -> Attempt {
     let Some(wait) = op.waits_on() else {
         return Attempt::Done(syscall_restarting(op));
     };
+    // A call at an explicit offset never waits on a peer: on a stream it fails with ESPIPE.
+    if op.positioned_fd().is_some() {
+        return Attempt::Done(syscall_restarting(op));
+    }
     // poll(2) waits whatever the fd's flags; the other calls only on a blocking stream.
     if wait.would_block.is_some() && !blocking_stream(wait.fd) {
         return Attempt::Done(syscall_restarting(op));

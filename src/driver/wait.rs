@@ -141,7 +141,10 @@ impl Driver {
     /// Submits what is queued and waits for at least one completion, filing everything
     /// that arrived. A signal only shortens the wait.
     pub(crate) fn wait_one(&mut self) {
-        if self.completions.in_flight == 0 && self.ring.sq_pending() == 0 {
+        if self.completions.in_flight == 0
+            && self.completions.streams_armed == 0
+            && self.ring.sq_pending() == 0
+        {
             // Nothing can complete: blocking would never end.
             self.reap_into_completions();
             return;
@@ -153,6 +156,28 @@ impl Driver {
         self.counters.enter();
         if let Err(e) = res {
             if !transient(&e) {
+                ring_failed(&e);
+            }
+        }
+        self.reap_into_completions();
+    }
+
+    /// As [`wait_one`](Driver::wait_one), but waits no longer than until `deadline`.
+    pub(crate) fn wait_one_until(&mut self, deadline: Instant) {
+        if self.completions.in_flight == 0
+            && self.completions.streams_armed == 0
+            && self.ring.sq_pending() == 0
+        {
+            self.reap_into_completions();
+            return;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.before_submit();
+        // SAFETY: as in wait_one.
+        let res = unsafe { self.ring.submit_and_wait_timeout(1, left) };
+        self.counters.enter();
+        if let Err(e) = res {
+            if !transient(&e) && e.raw_os_error() != Some(libc::ETIMEDOUT) {
                 ring_failed(&e);
             }
         }
@@ -299,18 +324,22 @@ impl Driver {
                 }
                 continue;
             }
-            if socket_deadline.is_some() && res.is_ok() && !reaped {
-                // A timed wait that ended with nothing reaped: its time ran out (handled
-                // above) or a signal came; only the latter interrupts.
-                if would_block.is_some() {
-                    continue;
-                }
+            if socket_deadline.is_some() && res.is_ok() && !reaped && would_block.is_some() {
+                // The timed wait ended because its time ran out (handled above).
+                continue;
             }
             // With min_complete 1, an enter that returns with nothing to reap was cut short
             // by a signal (its handler has run by now).
             if res.is_ok() && !reaped {
                 interrupted = true;
             }
+            // A socket call with a timeout is never restarted after a handler, SA_RESTART
+            // or not (signal(7)): it fails with EINTR.
+            let on_signal = if socket_deadline.is_some() {
+                OnSignal::InterruptAlways
+            } else {
+                on_signal
+            };
             if interrupted && !cancelled && signal_interrupts(on_signal) {
                 // The cancel goes in the next enter; with the SQ full, that enter submits
                 // what is queued first and the cancel follows in the one after.
@@ -323,7 +352,7 @@ impl Driver {
 /// The timeout (`SO_RCVTIMEO` for a wait to read, `SO_SNDTIMEO` to write) of socket `fd`, if
 /// it has one; `None` for other fds. Read when a call is about to wait, every time (the
 /// application may change it with setsockopt at any moment).
-fn socket_timeout(fd: RawFd, events: i16) -> Option<Duration> {
+pub(crate) fn socket_timeout(fd: RawFd, events: i16) -> Option<Duration> {
     let option = if events & libc::POLLOUT != 0 {
         libc::SO_SNDTIMEO
     } else {

@@ -354,13 +354,32 @@ ops! {
     };
 
     /// socket(2).
-    Socket { domain: i32, ty: i32, protocol: i32 } -> OwnedFd = IORING_OP_SOCKET
-        |o, sqe| sqe.prep_socket(o.domain, o.ty, o.protocol),
+    Socket { domain: i32, ty: i32, protocol: i32, fixed: Option<u32> } -> OwnedFd
+        = IORING_OP_SOCKET
+        |o, sqe| match o.fixed {
+            // SOCK_CLOEXEC is refused for fixed files, which no exec can inherit anyway.
+            Some(slot) => drop(sqe.prep_socket_direct(
+                o.domain,
+                o.ty & !libc::SOCK_CLOEXEC,
+                o.protocol,
+                slot,
+            )),
+            None => drop(sqe.prep_socket(o.domain, o.ty, o.protocol)),
+        },
     {
         const MAKES_FD: bool = true;
+        const MAKES_FIXED: bool = true;
         #[inline]
         fn fd_changed(&self, res: i32) -> Option<RawFd> {
             (res >= 0).then_some(res)
+        }
+        #[inline]
+        fn make_fixed(&mut self, slot: u32) {
+            self.fixed = Some(slot);
+        }
+        #[inline]
+        fn cloexec(&self) -> bool {
+            self.ty & libc::SOCK_CLOEXEC != 0
         }
     };
 
@@ -379,14 +398,24 @@ ops! {
     };
 
     /// accept4(2), keeping the peer's address (`0.0.0.0:0` for one without an IP address).
-    Accept { fd: RawFd, flags: i32, addr: RawSockAddr } -> (OwnedFd, SocketAddr)
-        = IORING_OP_ACCEPT
-        |o, sqe| sqe.prep_accept(
-            o.fd,
-            (&raw mut o.addr.storage).cast(),
-            &raw mut o.addr.len,
-            o.flags,
-        ),
+    Accept { fd: RawFd, flags: i32, addr: RawSockAddr, fixed: Option<u32> }
+        -> (OwnedFd, SocketAddr) = IORING_OP_ACCEPT
+        |o, sqe| match o.fixed {
+            // SOCK_CLOEXEC is refused for fixed files, which no exec can inherit anyway.
+            Some(slot) => drop(sqe.prep_accept_direct(
+                o.fd,
+                (&raw mut o.addr.storage).cast(),
+                &raw mut o.addr.len,
+                o.flags & !libc::SOCK_CLOEXEC,
+                slot,
+            )),
+            None => drop(sqe.prep_accept(
+                o.fd,
+                (&raw mut o.addr.storage).cast(),
+                &raw mut o.addr.len,
+                o.flags,
+            )),
+        },
         output |o, res| (
             OwnedFd::from_result(res),
             o.addr.socket_addr().unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))),
@@ -394,6 +423,15 @@ ops! {
     {
         main_fd!();
         new_fd!();
+        const MAKES_FIXED: bool = true;
+        #[inline]
+        fn make_fixed(&mut self, slot: u32) {
+            self.fixed = Some(slot);
+        }
+        #[inline]
+        fn cloexec(&self) -> bool {
+            self.flags & libc::SOCK_CLOEXEC != 0
+        }
         #[inline]
         fn waits_on(&self) -> Option<FdWait> {
             Some(FdWait::socket(self.fd, false))
@@ -589,6 +627,7 @@ impl Accept {
             fd,
             flags,
             addr: RawSockAddr::empty(),
+            fixed: None,
         }
     }
 }

@@ -502,6 +502,24 @@ impl Sqe {
         self
     }
 
+    /// `IORING_OP_SOCKET` into the fixed file table (5.19): the socket is installed at
+    /// `file_index`, or in a free slot with [`IORING_FILE_INDEX_ALLOC`]. `ty` must not carry
+    /// `SOCK_CLOEXEC` (`EINVAL`).
+    ///
+    /// Memory: nothing.
+    #[inline]
+    pub fn prep_socket_direct(
+        &mut self,
+        domain: i32,
+        ty: i32,
+        protocol: i32,
+        file_index: u32,
+    ) -> &mut Sqe {
+        self.prep_socket(domain, ty, protocol);
+        self.set_file_index(file_index);
+        self
+    }
+
     /// `IORING_OP_BIND` (6.11): bind(2).
     ///
     /// Memory: `addr` must be valid for `addr_len` bytes until the completion is reaped.
@@ -531,6 +549,25 @@ impl Sqe {
     ) -> &mut Sqe {
         rw!(self, IORING_OP_ACCEPT, fd, addr, 0, addr_len as u64);
         self.0.op_flags = flags as u32;
+        self
+    }
+
+    /// `IORING_OP_ACCEPT` into the fixed file table (5.15): the connection is installed at
+    /// `file_index`, or in a free slot with [`IORING_FILE_INDEX_ALLOC`]. `flags` must not
+    /// carry `SOCK_CLOEXEC` (`EINVAL`).
+    ///
+    /// Memory: As [`prep_accept`](Sqe::prep_accept).
+    #[inline]
+    pub fn prep_accept_direct(
+        &mut self,
+        fd: RawFd,
+        addr: *mut libc::sockaddr,
+        addr_len: *mut libc::socklen_t,
+        flags: i32,
+        file_index: u32,
+    ) -> &mut Sqe {
+        self.prep_accept(fd, addr, addr_len, flags);
+        self.set_file_index(file_index);
         self
     }
 

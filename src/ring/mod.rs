@@ -793,6 +793,16 @@ impl Ring {
             .map(|id| id as u16)
     }
 
+    /// Drops registered personality `id` (`IORING_UNREGISTER_PERSONALITY`, 5.6).
+    pub fn unregister_personality(&mut self, id: u16) -> io::Result<()> {
+        self.register(
+            IORING_UNREGISTER_PERSONALITY,
+            ptr::null_mut(),
+            u32::from(id),
+        )
+        .map(drop)
+    }
+
     /// Sets `personality` on every entry filled but not yet submitted.
     pub(crate) fn stamp_unpublished(&mut self, personality: u16) {
         self.sq.stamp_unpublished(personality);
