@@ -47,7 +47,8 @@ fn run_cases(base: &Path, salt: u64, seqs: usize, batches: usize) -> Result<Stri
     let seeds: Vec<u64> = settings.seeds().iter().map(|s| s ^ salt).collect();
     let seq_seeds = &seeds[..seqs.min(seeds.len())];
     let config = differential::seq::Config {
-        socket_timeout_recvs: false,
+        socket_timeout_recvs: true,
+        zero_length_timed_tcp_recvs: false,
         max_ops: 40,
     };
     let s = differential::run_sequences(seq_seeds, base, &config)?;

@@ -13,12 +13,19 @@ use differential::rng::Settings;
 use differential::seq;
 
 /// Whether the generator draws blocking recvs on empty sockets with `SO_RCVTIMEO`, which
-/// must give EAGAIN after the timeout through uring_os as through recv(2). Off unless
-/// `URING_OS_FUZZ_SO_RCVTIMEO=1`: uring_os::recv on the ring ignores the socket's timeout
-/// today and waits until data comes (the run's watchdog then sends a byte, so the case
-/// fails instead of hanging). Turn it on by default once that is fixed.
+/// must give EAGAIN after the timeout through uring_os as through recv(2). On unless
+/// `URING_OS_FUZZ_SO_RCVTIMEO=0`. (Before main's fix uring_os::recv ignored the socket's
+/// timeout and waited until data came: the run's watchdog then sent a byte, so the case
+/// failed instead of hanging.)
 fn socket_timeout_recvs() -> bool {
-    std::env::var("URING_OS_FUZZ_SO_RCVTIMEO").is_ok_and(|v| v == "1")
+    std::env::var("URING_OS_FUZZ_SO_RCVTIMEO").map_or(true, |v| v != "0")
+}
+
+/// Whether those include zero-length recvs on TCP, where recv(2) waits for the timeout and
+/// gives 0 and uring_os gives EAGAIN: off unless `URING_OS_FUZZ_ZERO_LENGTH_TIMED_TCP=1`
+/// (a known difference, reported to be fixed).
+fn zero_length_timed_tcp_recvs() -> bool {
+    std::env::var("URING_OS_FUZZ_ZERO_LENGTH_TIMED_TCP").is_ok_and(|v| v == "1")
 }
 
 /// The suites compare open fd numbers: one runs at a time.
@@ -54,6 +61,7 @@ fn sequences_match_libc() {
     let seeds = settings.seeds();
     let config = seq::Config {
         socket_timeout_recvs: socket_timeout_recvs(),
+        zero_length_timed_tcp_recvs: zero_length_timed_tcp_recvs(),
         max_ops: 60,
     };
     let base = tempfile::tempdir().unwrap();
