@@ -11,7 +11,7 @@ use super::emulate::EmulatedChain;
 use super::erased::OpFns;
 use crate::driver::{
     Driver, FixedSlot, IGNORED, Slot, auto_dispatch, auto_syscall_in_batch, forget_fd,
-    fork_generation, run_syscall, socket_timeout, with_driver,
+    fork_generation, nonblocking_stream, run_syscall, socket_timeout, with_driver,
 };
 use crate::op::{self, FixedUse, Op};
 use crate::stats::Counters;
@@ -322,12 +322,17 @@ impl Core {
                     .any(|q| q.flags & IOSQE_IO_DRAIN != 0);
                 // A close the ring cannot make as asked runs as syscalls (see close_plan);
                 // a chain the ring cannot take is known before its opens are made fixed.
-                let closes_plainly = (begin..end)
-                    .all(|k| matches!(close_plan(queued, k, Some(&mut *driver)), ClosePlan::Plain));
+                let closes_plainly = (begin..end).all(|k| {
+                    matches!(
+                        close_plan(queued, k, Some(&mut *driver), false),
+                        ClosePlan::Plain
+                    )
+                });
                 let on_ring = closes_plainly
                     && Self::chain_fits(driver, &queued[begin..end])
                     && Self::resolve_scope_fds(driver, queued, begin..end)
-                    && Self::start_on_ring(driver, &mut queued[begin..end], !drained);
+                    && (Self::start_on_ring(driver, &mut queued[begin..end], !drained)
+                        || Self::unresolve_scope_fds(driver, queued, begin..end));
                 if !on_ring {
                     if drained {
                         // Run as syscalls only once everything before has completed, as the
@@ -370,6 +375,25 @@ impl Core {
         if !chain.clone().any(|k| queued[k].fd_entry.is_some()) {
             return true;
         }
+        // Scope fds made before, outside the chain: their results must be known. One on the
+        // ring may have completed as it was submitted; if not, or if it runs as syscalls,
+        // the chain runs as syscalls too, each waiting for what it needs (waiting here
+        // could wait for a call queued later, an accept for its connect).
+        for k in chain.clone() {
+            let Some(j) = queued[k].fd_entry.filter(|j| !chain.contains(j)) else {
+                continue;
+            };
+            if let State::Ring { slot } = queued[j].state {
+                if driver.completions.is_pending(slot) {
+                    driver.flush_queued();
+                    driver.reap_into_completions();
+                }
+            }
+            finish_maker(queued, j, driver);
+            if maker_unfinished(queued, j, Some(&*driver)) {
+                return false;
+            }
+        }
         // The makers in this chain whose fd a later entry of it uses.
         let mut makers: Vec<usize> = chain
             .clone()
@@ -400,7 +424,7 @@ impl Core {
             }
             for (&j, slot) in makers.iter().zip(slots) {
                 // SAFETY: a Queued entry holds its live operation, not yet prepared.
-                unsafe { (queued[j].fns.make_fixed)(queued[j].op, slot) };
+                unsafe { (queued[j].fns.make_fixed)(queued[j].op, Some(slot)) };
                 queued[j].fixed_slot = Some(slot);
             }
         }
@@ -414,25 +438,40 @@ impl Core {
                     None => ScopeFdValue::Bad,
                 }
             } else {
-                // Made before, outside the chain: its result must be known. One on the ring
-                // may have completed as it was submitted; if not, or if it runs as syscalls,
-                // the chain runs as syscalls too, each waiting for what it needs (waiting
-                // here could wait for a call queued later, an accept for its connect).
-                if let State::Ring { slot } = queued[j].state {
-                    if driver.completions.is_pending(slot) {
-                        driver.flush_queued();
-                        driver.reap_into_completions();
-                    }
-                }
-                finish_maker(queued, j, driver);
-                if maker_unfinished(queued, j, Some(&*driver)) {
-                    return false;
-                }
+                // Known by now (checked above).
                 scope_fd_value(queued, j, k, Some(&*driver))
             };
             Self::fill_fd(&mut queued[k], value);
         }
         true
+    }
+
+    /// Undoes [`resolve_scope_fds`](Self::resolve_scope_fds) for a chain the ring refused
+    /// after all: its opens make fds again (an open into a fixed file cannot run as a
+    /// syscall), their slots go back, and its entries' fds are filled in as they run.
+    /// Returns `false` (the chain is not on the ring).
+    fn unresolve_scope_fds(
+        driver: &mut Driver,
+        queued: &mut [Queued],
+        chain: Range<usize>,
+    ) -> bool {
+        for k in chain.clone() {
+            let q = &mut queued[k];
+            if !matches!(q.state, State::Queued) {
+                continue;
+            }
+            q.flags &= !IOSQE_FIXED_FILE;
+            let made_here = chain.clone().any(|u| queued[u].fd_entry == Some(k));
+            let q = &mut queued[k];
+            if made_here && q.fns.makes_fixed && !q.op.is_null() {
+                if let Some(slot) = q.fixed_slot.take() {
+                    // SAFETY: a Queued entry holds its live operation, not yet prepared.
+                    unsafe { (q.fns.make_fixed)(q.op, None) };
+                    driver.release_fixed_slot(slot);
+                }
+            }
+        }
+        false
     }
 
     /// Fills in entry `q`'s main fd: a fixed file, a number, or -1 (`EBADF`).
@@ -632,54 +671,84 @@ impl Core {
         !q.link && q.deadline.is_none() && (index == 0 || !queued[index - 1].link)
     }
 
-    /// Waits until ring entry `index` (in completion slot `slot`) has completed. One that
-    /// waits on a socket with a timeout of its own (`SO_RCVTIMEO`/`SO_SNDTIMEO`) is
-    /// cancelled when that long has passed since this wait began, as the syscall gives up
-    /// then (its handle gets the syscall's `EAGAIN`).
+    /// Waits until ring entry `index` (in completion slot `slot`) has completed, answering
+    /// for the fds its chain waits on as the syscalls would: an entry of the chain (up to
+    /// `index`) still waiting on an `O_NONBLOCK` pipe or socket is cancelled at once, one on
+    /// a socket with a timeout of its own (`SO_RCVTIMEO`/`SO_SNDTIMEO`) when that long has
+    /// passed since this wait began; its handle then gets the syscall's `EAGAIN` (or
+    /// `EINPROGRESS`). Entries on fixed files keep waiting (the fd behind a slot is not
+    /// known).
     pub(super) fn wait_entry(&self, index: usize, slot: u32) {
-        let wait = {
+        /// How often a cancel that found nothing (an entry linked behind one that has not
+        /// completed yet) is tried again.
+        const RETRY: std::time::Duration = std::time::Duration::from_millis(10);
+        // The chain's entries that may wait on a stream: (entry, slot, fd, events, errno).
+        let waits: Vec<(usize, u32, i32, i16, i32)> = {
             let queued = self.queued.borrow();
-            let q = &queued[index];
-            if q.op.is_null() {
-                None
-            } else {
-                // SAFETY: the entry's live operation, in the arena.
-                unsafe { (q.fns.socket_wait)(q.op) }
-            }
+            (chain_start(&queued, index)..=index)
+                .filter_map(|i| {
+                    let q = &queued[i];
+                    let State::Ring { slot } = q.state else {
+                        return None;
+                    };
+                    if q.op.is_null()
+                        || q.flags & IOSQE_FIXED_FILE != 0
+                        || q.socket_timed_out.is_some()
+                    {
+                        return None;
+                    }
+                    // SAFETY: the entry's live operation, in the arena.
+                    let (fd, events, errno) = unsafe { (q.fns.socket_wait)(q.op) }?;
+                    Some((i, slot, fd, events, errno))
+                })
+                .collect()
         };
-        let timed_out = with_driver(|d| {
+        let mut timed_out: Vec<(usize, i32)> = Vec::new();
+        with_driver(|d| {
             if !d.completions.is_pending(slot) {
-                return None;
+                return;
             }
-            let timeout = wait.and_then(|(fd, events, errno)| {
-                socket_timeout(fd, events).map(|t| (Instant::now() + t, errno))
-            });
-            let Some((until, errno)) = timeout else {
-                while d.completions.is_pending(slot) {
-                    d.wait_one();
-                }
-                return None;
-            };
+            // When each may be cancelled: now for an O_NONBLOCK stream, after its timeout
+            // for a socket with one. Files (seekable) never wait on a peer.
+            let mut deadlines: Vec<(Instant, usize, u32, i32)> = waits
+                .iter()
+                .filter(|&&(_, s, fd, ..)| d.completions.is_pending(s) && !d.fds.seekable(fd))
+                .filter_map(|&(i, s, fd, events, errno)| {
+                    if nonblocking_stream(fd) {
+                        return Some((Instant::now(), i, s, errno));
+                    }
+                    socket_timeout(fd, events).map(|t| (Instant::now() + t, i, s, errno))
+                })
+                .collect();
             while d.completions.is_pending(slot) {
-                if Instant::now() >= until {
-                    if d.ring.sq_space_left() == 0 {
-                        d.flush_queued();
+                let now = Instant::now();
+                for (deadline, i, s, errno) in &mut deadlines {
+                    if *deadline <= now && d.completions.is_pending(*s) {
+                        if d.ring.sq_space_left() == 0 {
+                            d.flush_queued();
+                        }
+                        if let Some(sqe) = d.ring.get_sqe() {
+                            sqe.prep_cancel(u64::from(*s), 0).user_data(IGNORED);
+                        }
+                        if !timed_out.iter().any(|(t, _)| t == i) {
+                            timed_out.push((*i, *errno));
+                        }
+                        // Tried again later if it found nothing to cancel.
+                        *deadline = now + RETRY;
                     }
-                    if let Some(sqe) = d.ring.get_sqe() {
-                        sqe.prep_cancel(u64::from(slot), 0).user_data(IGNORED);
-                    }
-                    while d.completions.is_pending(slot) {
-                        d.wait_one();
-                    }
-                    return Some(errno);
                 }
-                d.wait_one_until(until);
+                deadlines.retain(|&(_, _, s, _)| d.completions.is_pending(s));
+                match deadlines.iter().map(|&(t, ..)| t).min() {
+                    Some(next) => d.wait_one_until(next),
+                    None => d.wait_one(),
+                }
             }
-            None
-        })
-        .flatten();
-        if timed_out.is_some() {
-            self.queued.borrow_mut()[index].socket_timed_out = timed_out;
+        });
+        if !timed_out.is_empty() {
+            let mut queued = self.queued.borrow_mut();
+            for (i, errno) in timed_out {
+                queued[i].socket_timed_out = Some(errno);
+            }
         }
     }
 
@@ -817,20 +886,13 @@ impl Core {
     /// duplicate, and the scope closes its fd when it ends. Calls queued from now on find
     /// the fd taken (`EBADF`).
     fn hand_out_fd(&self, index: usize, res: io::Result<i32>, op: *mut ()) -> io::Result<i32> {
-        let closer = self.queued.borrow()[index].closer;
-        // Closed by a call of the scope: only if that close ran and succeeded.
-        let closed = closer.is_some_and(|c| {
-            self.settle(c);
+        // Closed by a call of the scope: only if that close ran and succeeded. One still
+        // pending is a call that uses the fd (in_use below).
+        let closed = {
             let queued = self.queued.borrow();
-            match queued[c].state {
-                State::Done(Ok(r)) => r >= 0,
-                State::Ring { slot } => with_driver(|d| d.completions.peek(slot))
-                    .flatten()
-                    .is_some_and(|r| r >= 0),
-                // Its result was taken: note_close said whether the fd is gone.
-                _ => false,
-            }
-        });
+            with_driver(|d| closed_by_scope(&queued, index, Some(&*d)))
+                .unwrap_or_else(|| closed_by_scope(&queued, index, None))
+        };
         let in_use = {
             let queued = self.queued.borrow();
             let end = queued.len();
@@ -844,6 +906,10 @@ impl Core {
             let gone = q.fd_gone || closed;
             if in_use && !gone {
                 q.taken_at = Some(end);
+                // The result stays for the calls still to look the fd up.
+                if let Ok(r) = res {
+                    q.state = State::Done(Ok(r));
+                }
             } else {
                 q.fd_gone = true;
             }
@@ -916,7 +982,9 @@ impl Core {
                 // The slot is free for another file only once no call of the scope that
                 // named it can still look it up; else the scope's end releases it.
                 let end = chain_start(&queued, index);
-                if !users_pending(&queued, maker, end, Some(&*d)) {
+                // A slot of the caller's fd may still hold it (a close as syscalls only
+                // forgets it): the scope's end closes it.
+                if !queued[maker].borrowed && !users_pending(&queued, maker, end, Some(&*d)) {
                     if let Some(slot) = queued[maker].fixed_slot.take() {
                         d.release_fixed_slot(slot);
                     }
@@ -1086,35 +1154,53 @@ fn use_registered_buffer(sqe: &mut crate::ring::Sqe, index: Option<u16>) {
 pub(super) enum ClosePlan {
     /// As any entry: on the ring, or as close(2).
     Plain,
-    /// Not at all: the fd is the caller's (`Batch::fixed` without a fixed slot); the scope
-    /// only forgets it.
+    /// Not at all: the fd is the caller's (`Batch::fixed`); the scope only forgets it (and
+    /// drops its fixed slot when it ends).
     Forget,
+    /// Not on the ring: the fd is not made yet and earlier calls may use it; the close runs
+    /// as syscalls, decided once the fd is made.
+    Later,
     /// The fd number stays taken (see [`hold_number`]): an earlier call of the scope that
     /// names it, outside the close's chain, may not have looked it up yet.
     Hold(i32),
 }
 
 /// How entry `k` must close, if it closes a scope fd: see [`ClosePlan`].
-pub(super) fn close_plan(queued: &[Queued], k: usize, driver: Option<&mut Driver>) -> ClosePlan {
+///
+/// `as_syscall` says the close is about to run as syscalls (where a fixed file of the
+/// caller's stands for its own fd number).
+pub(super) fn close_plan(
+    queued: &[Queued],
+    k: usize,
+    driver: Option<&mut Driver>,
+    as_syscall: bool,
+) -> ClosePlan {
     let Some(j) = queued[k].fd_entry else {
         return ClosePlan::Plain;
     };
     if queued[j].closer != Some(k) || !matches!(queued[k].state, State::Queued | State::Emulated) {
         return ClosePlan::Plain;
     }
-    // Only a number can be reused under a pending call: a fixed file's slot is released
-    // once its users are done (note_close).
-    let ScopeFdValue::Raw(fd) = scope_fd_value(queued, j, k, driver.as_deref()) else {
-        return ClosePlan::Plain;
-    };
+    let driver = driver.map(|d| &*d);
+    let value = scope_fd_value(queued, j, k, driver);
     if queued[j].borrowed {
-        return ClosePlan::Forget;
+        // The caller's fd is never closed; its fixed slot (if any) is dropped on the ring
+        // or, as syscalls, when the scope ends.
+        return match value {
+            ScopeFdValue::Fixed(_) if !as_syscall => ClosePlan::Plain,
+            ScopeFdValue::Fixed(_) | ScopeFdValue::Raw(_) => ClosePlan::Forget,
+            ScopeFdValue::Bad => ClosePlan::Plain,
+        };
     }
     // Calls of the close's own chain run before it, in order.
-    if users_pending(queued, j, chain_start(queued, k), driver.as_deref()) {
-        ClosePlan::Hold(fd)
-    } else {
-        ClosePlan::Plain
+    let pending = || users_pending(queued, j, chain_start(queued, k), driver);
+    match value {
+        // Only a number can be reused under a pending call: a fixed file's slot is released
+        // once its users are done (note_close).
+        ScopeFdValue::Raw(fd) if pending() => ClosePlan::Hold(fd),
+        // Not made yet (in flight on the ring): decided once it is, as syscalls.
+        ScopeFdValue::Bad if maker_unfinished(queued, j, driver) && pending() => ClosePlan::Later,
+        _ => ClosePlan::Plain,
     }
 }
 
@@ -1139,6 +1225,23 @@ pub(super) fn finish_maker(queued: &mut [Queued], j: usize, driver: &mut Driver)
         unsafe { (q.fns.after_ring)(q.op, res) }
     };
     q.state = State::Done(Ok(res));
+}
+
+/// Whether the fd made by entry `j` was closed by a call of the scope (`Batch::close` of its
+/// `ScopeFd`): that close finished and succeeded.
+pub(super) fn closed_by_scope(queued: &[Queued], j: usize, driver: Option<&Driver>) -> bool {
+    let Some(c) = queued[j].closer else {
+        return false;
+    };
+    match queued[c].state {
+        State::Done(Ok(r)) => r >= 0,
+        State::Ring { slot } => driver
+            .and_then(|d| d.completions.peek(slot))
+            .is_some_and(|r| r >= 0),
+        // Its result was taken: note_close said whether the fd is gone.
+        State::Taken => queued[j].fd_gone,
+        State::Queued | State::Emulated | State::Done(Err(_)) => false,
+    }
 }
 
 /// Whether fd-making entry `j` has not finished yet (its result unknown).
@@ -1180,24 +1283,37 @@ pub(super) fn users_pending(
 /// Closes fd `fd` by making its number stand for an `O_PATH` placeholder: the file is
 /// closed (as close(2) would, its error unreported as dup3 leaves it), and the number stays
 /// taken until [`release_number`]: a call that looks it up meanwhile fails with `EBADF`.
-pub(super) fn hold_number(fd: i32) -> io::Result<i32> {
+/// Returns the close's result and whether the number is held. With no fd to spare for the
+/// placeholder (`EMFILE`, `ENFILE`) it is close(2) itself, and the number is free at once.
+pub(super) fn hold_number(fd: i32) -> (io::Result<i32>, bool) {
+    use crate::sys::syscall as sc;
     // SAFETY: a NUL-terminated path; the placeholder is closed below.
     let placeholder = unsafe {
-        crate::sys::syscall::openat(
+        sc::openat(
             libc::AT_FDCWD,
             c"/".as_ptr(),
             libc::O_PATH | libc::O_CLOEXEC,
             0,
         )
     };
-    let placeholder = crate::sys::syscall::result(placeholder).map_err(|e| e.into_io())? as i32;
+    let placeholder = match sc::result(placeholder) {
+        Ok(placeholder) => placeholder as i32,
+        Err(_) => {
+            // SAFETY: the scope's own fd, closed once, here.
+            let res = unsafe { sc::close(fd) };
+            forget_fd(fd);
+            return (sc::result(res).map(|_| 0).map_err(|e| e.into_io()), false);
+        }
+    };
     // SAFETY: replaces the scope's own fd `fd` (closing its file) with the placeholder.
-    let res = unsafe { crate::sys::syscall::dup3(placeholder, fd, libc::O_CLOEXEC) };
+    let res = unsafe { sc::dup3(placeholder, fd, libc::O_CLOEXEC) };
     // SAFETY: the placeholder fd opened above.
-    unsafe { crate::sys::syscall::close(placeholder) };
-    crate::sys::syscall::result(res).map_err(|e| e.into_io())?;
+    unsafe { sc::close(placeholder) };
     forget_fd(fd);
-    Ok(0)
+    match sc::result(res) {
+        Ok(_) => (Ok(0), true),
+        Err(e) => (Err(e.into_io()), false),
+    }
 }
 
 /// Closes the placeholder a [`hold_number`] left at `fd`.

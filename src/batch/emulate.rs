@@ -121,7 +121,14 @@ impl Core {
             // Nothing could move: wait for an fd, the nearest deadline, or (with ring
             // entries in flight) a slice, after which the ring's completions are reaped.
             let ring_busy = with_driver(|d| {
-                d.reap_into_completions();
+                if d.completions.in_flight > 0 || d.ring.sq_pending() > 0 {
+                    // An enter that waits for nothing: it submits what is queued and runs
+                    // the task work that posts completions (deferred until the thread
+                    // enters the kernel), then everything that arrived is filed.
+                    d.wait_one_until(Instant::now());
+                } else {
+                    d.reap_into_completions();
+                }
                 d.completions.in_flight > 0
                     || d.completions.streams_armed > 0
                     || d.ring.sq_pending() > 0
@@ -180,17 +187,18 @@ impl Core {
                 if unfinished {
                     return progressed;
                 }
-                let plan = match with_driver(|d| close_plan(queued, user, Some(&mut *d))) {
+                let plan = match with_driver(|d| close_plan(queued, user, Some(&mut *d), true)) {
                     Some(plan) => plan,
-                    None => close_plan(queued, user, None),
+                    None => close_plan(queued, user, None, true),
                 };
                 let closed = match plan {
-                    ClosePlan::Plain => None,
+                    // The maker is finished by now (checked above).
+                    ClosePlan::Plain | ClosePlan::Later => None,
                     // The caller's fd: the scope only forgets it.
                     ClosePlan::Forget => Some(Ok(0)),
                     ClosePlan::Hold(fd) => {
-                        let res = hold_number(fd);
-                        if res.is_ok() {
+                        let (res, held) = hold_number(fd);
+                        if held {
                             queued[user].held = Some(fd);
                         }
                         Some(res)

@@ -3,7 +3,9 @@
 //! and only then drops the operations and gives their memory back. An entry whose
 //! completion cannot be reaped is leaked, never freed.
 
-use super::core::{Core, SPARE_QUEUE, ScopeFdValue, State, release_number, scope_fd_value};
+use super::core::{
+    Core, SPARE_QUEUE, ScopeFdValue, State, closed_by_scope, release_number, scope_fd_value,
+};
 use crate::driver::{IGNORED, Slot, forget_fd, with_driver};
 use crate::sys::syscall as sc;
 
@@ -161,6 +163,23 @@ impl Core {
     /// that io-wq cancelled on its own (see `unchained_untimed`) never ran: it runs as its
     /// syscall, unless the scope unwinds (`cancel`), which cancels what is left on purpose.
     fn finish_unwaited(&mut self, keep: &[u32], cancel: bool) {
+        // A maker whose handle got a duplicate kept its own fd (`held`) for the calls that
+        // used it; if one of them was its close, and that succeeded, it is closed already.
+        let closed: Vec<bool> = {
+            let queued = self.queued.get_mut();
+            (0..queued.len())
+                .map(|j| {
+                    queued[j].held.is_some()
+                        && with_driver(|d| closed_by_scope(queued, j, Some(&*d)))
+                            .unwrap_or_else(|| closed_by_scope(queued, j, None))
+                })
+                .collect()
+        };
+        for (q, closed) in self.queued.get_mut().iter_mut().zip(closed) {
+            if closed {
+                q.held = None;
+            }
+        }
         let alone: Vec<bool> = (0..self.queued.get_mut().len())
             .map(|i| Core::unchained_untimed(self.queued.get_mut(), i))
             .collect();
@@ -224,6 +243,13 @@ impl Core {
             }
             let q = &mut self.queued.get_mut()[j];
             q.fd_gone = true;
+            if closed && q.borrowed {
+                // The caller's fd, "closed" by forgetting it: its fixed slot still holds it.
+                if let Some(slot) = q.fixed_slot.take() {
+                    fixed_closes.push(slot);
+                }
+                continue;
+            }
             if closed {
                 // Its fixed slot (if any) is released below.
                 continue;

@@ -30,7 +30,7 @@ pub(super) struct OpFns {
     pub(super) makes_fd: bool,
     /// Whether it can put its new fd into a fixed file slot.
     pub(super) makes_fixed: bool,
-    pub(super) make_fixed: unsafe fn(*mut (), u32),
+    pub(super) make_fixed: unsafe fn(*mut (), Option<u32>),
     pub(super) cloexec: unsafe fn(*const ()) -> bool,
     pub(super) use_fixed: unsafe fn(*mut (), u32) -> FixedUse,
     /// Sets its main fd; `false` if it has none.
@@ -102,7 +102,7 @@ unsafe fn fits_in_arena<O: Op>(ptr: *const (), driver: &mut Driver, fixed: bool)
 
 /// # Safety
 /// `ptr` must point to a live `O` not yet prepared.
-unsafe fn make_fixed_in_arena<O: Op>(ptr: *mut (), slot: u32) {
+unsafe fn make_fixed_in_arena<O: Op>(ptr: *mut (), slot: Option<u32>) {
     // SAFETY: the caller's contract.
     unsafe { &mut *ptr.cast::<O>() }.make_fixed(slot);
 }

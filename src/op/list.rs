@@ -249,8 +249,8 @@ ops! {
         new_fd!();
         const MAKES_FIXED: bool = true;
         #[inline]
-        fn make_fixed(&mut self, slot: u32) {
-            self.fixed = Some(slot);
+        fn make_fixed(&mut self, slot: Option<u32>) {
+            self.fixed = slot;
         }
         #[inline]
         fn cloexec(&self) -> bool {
@@ -374,8 +374,8 @@ ops! {
             (res >= 0).then_some(res)
         }
         #[inline]
-        fn make_fixed(&mut self, slot: u32) {
-            self.fixed = Some(slot);
+        fn make_fixed(&mut self, slot: Option<u32>) {
+            self.fixed = slot;
         }
         #[inline]
         fn cloexec(&self) -> bool {
@@ -425,8 +425,8 @@ ops! {
         new_fd!();
         const MAKES_FIXED: bool = true;
         #[inline]
-        fn make_fixed(&mut self, slot: u32) {
-            self.fixed = Some(slot);
+        fn make_fixed(&mut self, slot: Option<u32>) {
+            self.fixed = slot;
         }
         #[inline]
         fn cloexec(&self) -> bool {

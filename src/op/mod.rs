@@ -212,9 +212,10 @@ pub(crate) trait Op: Sized {
     /// ([`make_fixed`](Op::make_fixed)).
     const MAKES_FIXED: bool = false;
     /// For an operation that makes an fd: puts the new file into fixed file slot `slot`
-    /// instead (result 0), so later entries of a chain can use it before it exists.
+    /// instead (result 0), so later entries of a chain can use it before it exists; `None`
+    /// makes it an fd again.
     #[inline]
-    fn make_fixed(&mut self, _slot: u32) {}
+    fn make_fixed(&mut self, _slot: Option<u32>) {}
     /// Whether the fd an operation makes is close-on-exec (a fixed file installed as an fd
     /// for the caller gets the same).
     #[inline]
