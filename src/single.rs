@@ -36,7 +36,7 @@ pub(crate) fn run<O: Op>(mut op: O) -> io::Result<O::Output> {
 /// part, until all is written or a part fails (a signal, a closed peer, the deadline): the
 /// total, as write(2) returns it.
 #[inline]
-fn finish_stream_write<O: Op>(op: &O, done: i32) -> i32 {
+pub(crate) fn finish_stream_write<O: Op>(op: &O, done: i32) -> i32 {
     match op.rest(done as usize) {
         None => done,
         Some(rest) => write_rest(rest, done, op.waits_on().map(|w| w.fd)),

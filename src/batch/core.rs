@@ -73,6 +73,9 @@ pub(super) struct Queued {
     /// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) ends the wait, if it has one (`Some(None)`: it has
     /// none).
     pub(super) socket_deadline: Option<Option<Instant>>,
+    /// A regular fd installed for the fixed file this entry names, as it runs as a syscall
+    /// (where a fixed file cannot stand for an fd); closed when the scope ends.
+    pub(super) installed: Option<i32>,
     /// Cancelled because its socket's timeout ran out: the errno the syscall gives then.
     pub(super) socket_timed_out: Option<i32>,
 }
@@ -248,6 +251,7 @@ impl Core {
             taken_at: None,
             socket_deadline: None,
             socket_timed_out: None,
+            installed: None,
         });
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
@@ -688,8 +692,11 @@ impl Core {
             (chain_start(&queued, index)..=index)
                 .filter_map(|i| {
                     let q = &queued[i];
-                    let State::Ring { slot } = q.state else {
-                        return None;
+                    // The awaited entry's state may already say Taken (take_result).
+                    let slot = match q.state {
+                        State::Ring { slot } => slot,
+                        _ if i == index => slot,
+                        _ => return None,
                     };
                     if q.op.is_null()
                         || q.flags & IOSQE_FIXED_FILE != 0
@@ -830,7 +837,18 @@ impl Core {
                 }
                 // SAFETY: op is this entry's live operation, taken out above; the ring is
                 // done with it.
-                Some(res) if !op.is_null() => Ok(unsafe { (fns.after_ring)(op, res) }),
+                Some(res) if !op.is_null() => {
+                    // SAFETY: as above.
+                    let res = unsafe { (fns.after_ring)(op, res) };
+                    // A write the ring completed short on a blocking pipe or socket: the rest
+                    // is written as write(2) would (its waits keep reaping the ring).
+                    // SAFETY: as above.
+                    Ok(if res > 0 {
+                        unsafe { (fns.finish_stream)(op, res) }
+                    } else {
+                        res
+                    })
+                }
                 Some(res) => Ok(res),
                 None => {
                     // Leaked with the scope: the kernel may still use the operation.

@@ -120,7 +120,8 @@ impl Core {
             }
             // Nothing could move: wait for an fd, the nearest deadline, or (with ring
             // entries in flight) a slice, after which the ring's completions are reaped.
-            let ring_busy = with_driver(|d| {
+            let (ring_busy, reaped) = with_driver(|d| {
+                let before = d.completions.in_flight;
                 if d.completions.in_flight > 0 || d.ring.sq_pending() > 0 {
                     // An enter that waits for nothing: it submits what is queued and runs
                     // the task work that posts completions (deferred until the thread
@@ -129,11 +130,16 @@ impl Core {
                 } else {
                     d.reap_into_completions();
                 }
-                d.completions.in_flight > 0
+                let busy = d.completions.in_flight > 0
                     || d.completions.streams_armed > 0
-                    || d.ring.sq_pending() > 0
+                    || d.ring.sq_pending() > 0;
+                (busy, d.completions.in_flight < before)
             })
-            .unwrap_or(false);
+            .unwrap_or((false, false));
+            if reaped {
+                // A completion came in (a scope fd's maker, perhaps): another pass first.
+                continue;
+            }
             let limit = match (nearest, ring_busy) {
                 (n, true) => Some(n.map_or(Instant::now() + RING_SLICE, |n| {
                     n.min(Instant::now() + RING_SLICE)
@@ -228,7 +234,38 @@ impl Core {
                         State::Done(Ok(fd)) => ScopeFdValue::Raw(fd),
                         _ => ScopeFdValue::Bad,
                     },
-                    ScopeFdValue::Fixed(_) => ScopeFdValue::Bad,
+                    ScopeFdValue::Fixed(slot) if queued[j].closer == Some(user) => {
+                        // The close of a fixed file the scope made: the ring's close of
+                        // its slot, as a single call.
+                        let res = crate::single::run(crate::op::CloseFixed { index: slot });
+                        let q = &mut queued[user];
+                        let failed = res.is_err();
+                        q.state = State::Done(res.map(|()| 0));
+                        chain.next += 1;
+                        progressed = true;
+                        if q.link && failed && q.flags & crate::sys::IOSQE_IO_HARDLINK == 0 {
+                            cancel(&mut queued[chain.next..chain.end], -libc::ECANCELED);
+                            chain.next = chain.end;
+                        }
+                        continue;
+                    }
+                    ScopeFdValue::Fixed(slot) => {
+                        // A fixed file the scope made: a regular fd for it, installed for
+                        // this call (as a single call) and closed when the scope ends.
+                        if queued[user].installed.is_none() {
+                            let install = crate::op::FixedInstall {
+                                index: slot,
+                                flags: 0,
+                            };
+                            if let Ok(fd) = crate::single::run(install) {
+                                queued[user].installed =
+                                    Some(std::os::fd::IntoRawFd::into_raw_fd(fd));
+                            }
+                        }
+                        queued[user]
+                            .installed
+                            .map_or(ScopeFdValue::Bad, ScopeFdValue::Raw)
+                    }
                     other => other,
                 };
                 Core::fill_fd(&mut queued[chain.next], value);

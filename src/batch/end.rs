@@ -208,7 +208,7 @@ impl Core {
         }
         // Numbers held for calls that might still have looked them up: all done now.
         for q in self.queued.get_mut().iter_mut() {
-            if let Some(fd) = q.held.take() {
+            for fd in [q.held.take(), q.installed.take()].into_iter().flatten() {
                 release_number(fd);
             }
         }

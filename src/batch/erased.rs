@@ -45,6 +45,9 @@ pub(super) struct OpFns {
     /// The fd it may wait on, the poll events, and the errno the syscall gives where it
     /// would not wait; `None` for a call that waits regardless of the fd (poll) or on none.
     pub(super) socket_wait: unsafe fn(*const ()) -> Option<(RawFd, i16, i32)>,
+    /// Given the ring's result of a write to a blocking pipe or socket, writes the rest as
+    /// write(2) would and returns the total.
+    pub(super) finish_stream: unsafe fn(*const (), i32) -> i32,
 }
 
 impl OpFns {
@@ -69,6 +72,7 @@ impl OpFns {
             breaks_chain: breaks_chain_in_arena::<O>,
             fd_changed: fd_changed_in_arena::<O>,
             socket_wait: socket_wait_in_arena::<O>,
+            finish_stream: finish_stream_in_arena::<O>,
         }
     }
 }
@@ -219,4 +223,11 @@ unsafe fn socket_wait_in_arena<O: Op>(ptr: *const ()) -> Option<(RawFd, i16, i32
     // SAFETY: the caller's contract.
     let wait = unsafe { &*ptr.cast::<O>() }.waits_on()?;
     Some((wait.fd, wait.events, wait.would_block?.0))
+}
+
+/// # Safety
+/// `ptr` must point to a live `O` the kernel is not using.
+unsafe fn finish_stream_in_arena<O: Op>(ptr: *const (), res: i32) -> i32 {
+    // SAFETY: the caller's contract.
+    crate::single::finish_stream_write(unsafe { &*ptr.cast::<O>() }, res)
 }
