@@ -842,8 +842,8 @@ impl Core {
                     let res = unsafe { (fns.after_ring)(op, res) };
                     // A write the ring completed short on a blocking pipe or socket: the rest
                     // is written as write(2) would (its waits keep reaping the ring).
-                    // SAFETY: as above.
                     Ok(if res > 0 {
+                        // SAFETY: as above.
                         unsafe { (fns.finish_stream)(op, res) }
                     } else {
                         res
