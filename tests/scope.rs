@@ -468,3 +468,42 @@ fn fresh_scope_without_ring() {
     }
     all();
 }
+
+/// The scope's resident memory, in bytes.
+fn resident() -> usize {
+    let statm = fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// A stream of any length keeps the scope's memory bounded: each operation takes the place
+/// of one the stream is done with (its entry and its operation's memory).
+#[test]
+fn a_long_stream_keeps_the_scopes_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    fs::write(&path, vec![7u8; 64 * 1024]).unwrap();
+    let file = fs::File::open(&path).unwrap();
+    const OPS: usize = 300_000;
+    let (total, grew) = uring_os::batch(|s| {
+        let fd = s.fixed(&file);
+        let mut total = 0usize;
+        let mut start = 0;
+        let stream = s.stream(16, 4096, |s, i, buf| {
+            (i < OPS).then(|| s.pread(fd, buf, (i % 16 * 4096) as u64))
+        });
+        for (i, n, _) in stream {
+            total += n.unwrap();
+            if i == 10_000 {
+                start = resident();
+            }
+        }
+        (total, resident().saturating_sub(start))
+    });
+    assert_eq!(total, OPS * 4096);
+    // Without recycling, 290,000 more entries took tens of MB.
+    assert!(
+        grew < 4 << 20,
+        "the scope grew by {grew} bytes over 290,000 reads"
+    );
+}

@@ -27,6 +27,8 @@ pub(super) struct Queued {
     /// The operation in the scope's arena; null once its handle took it, or for a
     /// conversion error.
     pub(super) op: *mut (),
+    /// Where its operation lives in the arena (kept after the handle took it).
+    pub(super) mem: *mut (),
     pub(super) fns: &'static OpFns,
     pub(super) state: State,
     /// `IOSQE_*` flags asked for when it was queued (drain).
@@ -166,6 +168,10 @@ pub(super) struct Core {
     pub(super) bufs: RefCell<Vec<PoolBuf>>,
     /// The scope fd the entry being pushed uses (see `push_with`).
     pub(super) pending_fd: Cell<Option<usize>>,
+    /// Entries a window or stream finished with, whose places new entries may take.
+    pub(super) recycled: RefCell<Vec<usize>>,
+    /// Entries queued in recycled places, to start with the next `start_pending`.
+    pub(super) restart: RefCell<Vec<usize>>,
 }
 
 /// A value kept in the arena until the scope ends, and its drop function.
@@ -206,14 +212,28 @@ impl Core {
 
     /// Queues an operation (or a conversion error) and returns its index.
     pub(super) fn push<O: Op>(&self, op: io::Result<O>) -> usize {
-        let (op, mut state) = match op {
-            Ok(op) => (self.arena.borrow_mut().alloc(op), State::Queued),
-            Err(e) => (std::ptr::null_mut(), State::Done(Err(e))),
-        };
         let flags = self.next_flags.replace(0);
         let link = self.linking.get();
         let deadline = crate::timeout::current_deadline();
         let fd_entry = self.pending_fd.take();
+        // An entry a window or stream is done with takes the new one, when it can stand
+        // alone in that place (see `recyclable`).
+        let reuse = match &op {
+            Ok(_) if !link && flags == 0 && !self.drain_queued.get() => {
+                self.reusable_entry(fd_entry, size_of::<O>(), align_of::<O>())
+            }
+            _ => None,
+        };
+        let (op, mut state) = match (op, reuse) {
+            (Ok(op), Some((_, mem))) if !mem.is_null() => {
+                // SAFETY: `mem` is the arena memory of a finished entry whose operation was
+                // moved out by its handle, at least as large and aligned as an `O`.
+                unsafe { mem.cast::<O>().write(op) };
+                (mem, State::Queued)
+            }
+            (Ok(op), _) => (self.arena.borrow_mut().alloc(op), State::Queued),
+            (Err(e), _) => (std::ptr::null_mut(), State::Done(Err(e))),
+        };
         if flags & IOSQE_IO_DRAIN != 0 {
             self.drain_queued.set(true);
         }
@@ -229,8 +249,9 @@ impl Core {
             state = unsafe { Self::auto_now::<O>(op) }.unwrap_or(State::Queued);
         }
         let mut queued = self.queued.borrow_mut();
-        queued.push(Queued {
+        let entry = Queued {
             op,
+            mem: op,
             fns: const { &OpFns::of::<O>() },
             state,
             flags,
@@ -252,7 +273,17 @@ impl Core {
             socket_deadline: None,
             socket_timed_out: None,
             installed: None,
-        });
+        };
+        if let Some((index, _)) = reuse {
+            let queued_now = matches!(entry.state, State::Queued);
+            queued[index] = entry;
+            if queued_now {
+                // Its place is among the started ones: start_pending starts it.
+                self.restart.borrow_mut().push(index);
+            }
+            return index;
+        }
+        queued.push(entry);
         let index = queued.len() - 1;
         let unstarted = queued.len() - self.started.get();
         drop(queued);
@@ -260,6 +291,59 @@ impl Core {
             self.start_pending();
         }
         index
+    }
+
+    /// Offers entry `index`, whose result a window or stream just took, for a later entry
+    /// to take its place, so that a stream of any length keeps the scope's memory bounded.
+    /// Only an entry nothing else refers to qualifies: alone (no chain), its result taken,
+    /// no fd of its own, no fd, slot or timeout left for the scope's end.
+    pub(super) fn recyclable(&self, index: usize) {
+        let queued = self.queued.borrow();
+        let q = &queued[index];
+        let alone = !q.link && (index == 0 || !queued[index - 1].link);
+        let closes = q.fd_entry.is_some_and(|j| queued[j].closer == Some(index));
+        if alone
+            && !closes
+            && matches!(q.state, State::Taken)
+            && q.op.is_null()
+            && !q.fns.makes_fd
+            && q.detached.is_none()
+            && q.timeout_slot.is_none()
+            && q.held.is_none()
+            && q.installed.is_none()
+        {
+            drop(queued);
+            self.recycled.borrow_mut().push(index);
+        }
+    }
+
+    /// A recycled entry a new entry (using scope fd `fd_entry`, its operation `size` bytes
+    /// aligned to `align`) can take the place of, with its operation's memory if that is
+    /// large enough (else null). None while entries wait to start (the new one would start
+    /// before them).
+    fn reusable_entry(
+        &self,
+        fd_entry: Option<usize>,
+        size: usize,
+        align: usize,
+    ) -> Option<(usize, *mut ())> {
+        let mut recycled = self.recycled.borrow_mut();
+        let queued = self.queued.borrow();
+        if recycled.is_empty() || self.started.get() != queued.len() || self.linking.get() {
+            return None;
+        }
+        // A scope fd must be made before the entries that use it.
+        let pos = recycled
+            .iter()
+            .rposition(|&i| fd_entry.is_none_or(|j| j < i))?;
+        let index = recycled.swap_remove(pos);
+        let q = &queued[index];
+        let mem = if size <= q.fns.size && align <= q.fns.align {
+            q.mem
+        } else {
+            std::ptr::null_mut()
+        };
+        Some((index, mem))
     }
 
     /// Under `Dispatch::Auto`, runs an operation at once when the ring would be slower: an
@@ -281,6 +365,12 @@ impl Core {
 
     /// Starts every queued entry. Inside [`Batch::link`] the chain ends with them.
     pub(super) fn start_pending(&self) {
+        if !self.restart.borrow().is_empty() {
+            let restart = std::mem::take(&mut *self.restart.borrow_mut());
+            for index in restart {
+                self.start(index..index + 1);
+            }
+        }
         self.drain_queued.set(false);
         let end = self.queued.borrow().len();
         let begin = self.started.replace(end);
@@ -506,7 +596,7 @@ impl Core {
     /// Waits until entry `j` has finished: its result is then known, and left for its
     /// handle.
     pub(super) fn settle(&self, j: usize) {
-        if j >= self.started.get() {
+        if j >= self.started.get() || matches!(self.queued.borrow()[j].state, State::Queued) {
             self.start_pending();
         }
         let (state, timeout_slot) = {
@@ -1098,9 +1188,13 @@ impl Core {
                     State::Done(_) | State::Taken | State::Emulated => true,
                 });
             // With nothing ready the caller's wait submits the refills in the same enter.
+            // Else they go once the kernel has no more in flight than wait to be submitted
+            // (half the window): submitted together, adjacent reads can be merged into one
+            // request by the block layer, as fio's batched submission gets them.
             if refilled && ready.is_some() {
                 let unsubmitted = d.ring.sq_pending();
-                if unsubmitted > 0 && d.completions.in_flight > unsubmitted {
+                let in_kernel = (d.completions.in_flight as u32).saturating_sub(unsubmitted);
+                if unsubmitted > 0 && in_kernel > 0 && in_kernel <= unsubmitted {
                     d.flush_queued();
                 }
             }

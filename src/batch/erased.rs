@@ -15,6 +15,9 @@ use crate::stats::Counters;
 
 /// How a scope handles one type-erased operation.
 pub(super) struct OpFns {
+    /// The operation's size and alignment (an arena slot it fits in can be reused).
+    pub(super) size: usize,
+    pub(super) align: usize,
     pub(super) punted: bool,
     pub(super) soft_fail: bool,
     /// Runs it as its syscall, to the end (restarted on EINTR where std restarts it).
@@ -53,6 +56,8 @@ pub(super) struct OpFns {
 impl OpFns {
     pub(super) const fn of<O: Op>() -> OpFns {
         OpFns {
+            size: size_of::<O>(),
+            align: align_of::<O>(),
             punted: O::PUNTED,
             soft_fail: O::SOFT_FAIL,
             syscall: syscall_in_arena::<O>,

@@ -119,6 +119,8 @@ pub fn batch<'env, T>(f: impl for<'scope> FnOnce(&'scope Batch<'scope, 'env>) ->
             emulated: RefCell::new(Vec::new()),
             bufs: RefCell::new(Vec::new()),
             pending_fd: Cell::new(None),
+            recycled: RefCell::new(Vec::new()),
+            restart: RefCell::new(Vec::new()),
         },
         _scope: PhantomData,
         _env: PhantomData,
@@ -194,7 +196,11 @@ impl<'scope, 'env> Batch<'scope, 'env> {
     fn note_buffer_user(&self, buf: Option<usize>, index: usize) {
         if let Some(buf) = buf {
             let mut bufs = self.core.bufs.borrow_mut();
-            bufs[buf].users.push(index);
+            // A recycled place (a stream's) may name the same buffer again: the latest
+            // users are looked at (a stream's depth of them), not all.
+            if !bufs[buf].users.iter().rev().take(64).any(|&u| u == index) {
+                bufs[buf].users.push(index);
+            }
             self.core.queued.borrow_mut()[index].reg_buf = bufs[buf].reg;
         }
     }

@@ -24,7 +24,11 @@ fn next_ready<'scope, T, X>(
         let indices = in_flight.iter().map(|(_, h, _)| h.index);
         if let Some(pos) = core.first_ready(indices, std::mem::take(&mut refilled)) {
             let (position, handle, extra) = in_flight.remove(pos).expect("found above");
-            return Some((position, handle.wait(), extra));
+            let index = handle.index;
+            let res = handle.wait();
+            // Its place in the scope can take the next operation.
+            core.recyclable(index);
+            return Some((position, res, extra));
         }
         with_driver(Driver::wait_one);
     }
