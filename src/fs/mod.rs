@@ -123,7 +123,7 @@ pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
 /// from offset 0 and cuts off the old tail with ftruncate(2) only where the file was longer
 /// (lseek(2) tells), so a file rewritten in place keeps its blocks and pages instead of
 /// freeing and allocating them again (direct syscalls: openat, write, lseek, close, plus
-/// ftruncate when the file shrinks). Empty `contents` take std's path (the truncation is
+/// fstat and ftruncate when the file shrinks). Empty `contents` take std's path (the truncation is
 /// the whole effect). A failed open is retried with std's flags, for std's error. A write
 /// that fails on a regular file leaves it as std's would be: after `EFBIG` (a file size
 /// limit, met at the same offset) the old tail is cut; after any other error (`ENOSPC`,
