@@ -106,6 +106,8 @@ struct Data {
     is_tmpfs: bool,
     cached: OnceCell<File>,
     small: OnceCell<Vec<PathBuf>>,
+    /// The O_DIRECT file, or why there is none: see [`direct_file`].
+    direct: OnceCell<Result<DirectFile, String>>,
     files: usize,
 }
 
@@ -169,6 +171,7 @@ impl Data {
             is_tmpfs,
             cached: OnceCell::new(),
             small: OnceCell::new(),
+            direct: OnceCell::new(),
             files: b.cfg.n.files.max(b.cfg.n.statx),
         })
     }
@@ -483,16 +486,41 @@ fn reap_exactly(h: &mut Hand<'_>, n: usize, want: Option<i32>) -> io::Result<()>
     }
 }
 
-/// The O_DIRECT data file, or why this row cannot run here.
-fn direct_file(b: &mut Bench, data: &Data) -> io::Result<Result<(PathBuf, File, u64), String>> {
+/// The O_DIRECT data file: its path, the file opened with `O_DIRECT`, and its length.
+type DirectFile = (PathBuf, File, u64);
+
+/// The O_DIRECT data file, written on first use (saying so on the progress line of `row`),
+/// or why the rows that read it cannot run here.
+fn direct_file<'d>(
+    b: &mut Bench,
+    data: &'d Data,
+    row: &str,
+) -> io::Result<Result<&'d DirectFile, String>> {
+    if data.direct.get().is_none() {
+        let made = make_direct_file(b, data, row)?;
+        let _ = data.direct.set(made);
+    }
+    Ok(data
+        .direct
+        .get()
+        .expect("set above")
+        .as_ref()
+        .map_err(Clone::clone))
+}
+
+fn make_direct_file(
+    b: &mut Bench,
+    data: &Data,
+    row: &str,
+) -> io::Result<Result<DirectFile, String>> {
     if data.is_tmpfs {
         return Ok(Err(format!(
             "the data directory is on tmpfs, which has no disk (pass --dir on a disk); {}",
-            "O_DIRECT row skipped"
+            "O_DIRECT rows skipped"
         )));
     }
     let len = b.cfg.n.direct_file_bytes;
-    b.preparing("odirect", &format!("writing a {} MiB file", len >> 20));
+    b.preparing(row, &format!("writing a {} MiB file", len >> 20));
     let path = data.dir.path().join("direct.dat");
     {
         let mut f = File::create(&path)?;
@@ -531,15 +559,14 @@ fn direct_file(b: &mut Bench, data: &Data) -> io::Result<Result<(PathBuf, File, 
 
 fn odirect(b: &mut Bench, data: &Data) -> io::Result<()> {
     const DEPTH: usize = 32;
-    let (path, file, len) = match direct_file(b, data)? {
-        Ok(x) => x,
+    let (path, file, len) = match direct_file(b, data, "odirect")? {
+        Ok((path, file, len)) => (path, file, *len),
         Err(reason) => {
             let variants = vec![Variant::skip("all variants", Role::Other, reason)];
             b.measure("odirect", "read", variants);
             return Ok(());
         }
     };
-    let file = &file;
     let fd = file.as_raw_fd();
     let blocks = len / PAGE as u64;
     let qd1 = b.cfg.n.direct_qd1;
@@ -646,7 +673,7 @@ fn odirect(b: &mut Bench, data: &Data) -> io::Result<()> {
             move |h| stream(h, &mut b5, ops, blocks, fd, true),
         ),
     ];
-    variants.push(fio_variant(b, &path, len));
+    variants.push(fio_variant(b, path, len));
     b.measure("odirect", "read", variants);
     Ok(())
 }
@@ -710,47 +737,56 @@ fn stream(
     }
 }
 
-/// fio's io_uring engine at iodepth 32 on the same file, if fio is installed.
+/// fio's io_uring engine at iodepth 32 on the same file, random 4 KiB reads.
 fn fio_variant<'a>(b: &Bench, path: &'a Path, len: u64) -> Variant<'a> {
-    const NAME: &str = "fio io_uring engine, iodepth 32";
+    let args = [
+        "--name=randread".to_string(),
+        "--rw=randread".into(),
+        "--bs=4k".into(),
+        "--time_based".into(),
+        format!("--runtime={}ms", b.cfg.n.fio_runtime_ms),
+    ];
+    fio(b, "fio io_uring engine, iodepth 32", path, len, args.into())
+}
+
+/// A run of fio's io_uring engine (O_DIRECT, iodepth 32, one job) on the `len` bytes of
+/// `path`, with `args` on top (the name, the pattern, the block size, how long, ...), its
+/// read IOPS as the sample; skipped where fio is not installed, and in the re-runs.
+fn fio<'a>(b: &Bench, name: &str, path: &'a Path, len: u64, args: Vec<String>) -> Variant<'a> {
     if let Some(child) = b.cfg.child {
         let reason = format!("not run in the {} re-run", child.setting());
-        return Variant::skip(NAME, Role::Other, reason);
+        return Variant::skip(name, Role::Other, reason);
     }
     match Command::new("fio").arg("--version").output() {
         Ok(out) if out.status.success() => {}
         _ => {
             let reason = "fio is not installed; install it to include this line";
-            return Variant::skip(NAME, Role::Other, reason);
+            return Variant::skip(name, Role::Other, reason);
         }
     }
     if let Some(reason) = &b.hand_unavailable {
         return Variant::skip(
-            NAME,
+            name,
             Role::Other,
             format!("{reason}: fio's engine needs it too"),
         );
     }
-    let runtime = b.cfg.n.fio_runtime_ms;
     Variant::new(
-        NAME,
+        name,
         Role::Other,
         Box::new(move || {
+            // The engine's own options are known only after --ioengine.
             let out = Command::new("fio")
-                .arg("--name=randread")
                 .arg(format!("--filename={}", path.display()))
                 .args([
                     "--ioengine=io_uring",
                     "--iodepth=32",
-                    "--rw=randread",
-                    "--bs=4k",
                     "--direct=1",
                     "--numjobs=1",
-                    "--time_based",
                     "--output-format=json",
                 ])
                 .arg(format!("--size={len}"))
-                .arg(format!("--runtime={runtime}ms"))
+                .args(&args)
                 .output()?;
             if !out.status.success() {
                 return Err(io::Error::other(format!(
