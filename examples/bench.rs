@@ -254,6 +254,9 @@ pub struct Variant<'a> {
     pub peer: Option<String>,
     /// Why a `uring_os` variant costs what it does next to std, for the report's reading.
     pub because: Option<Why>,
+    /// Other variants of the row (fio) this one is compared with round by round: see
+    /// [`Versus`].
+    pub against: Vec<String>,
     /// The run, or why this variant is skipped.
     pub run: Result<Run<'a>, String>,
 }
@@ -265,6 +268,7 @@ impl<'a> Variant<'a> {
             role,
             peer: None,
             because: None,
+            against: Vec::new(),
             run: Ok(run),
         }
     }
@@ -275,12 +279,19 @@ impl<'a> Variant<'a> {
             role,
             peer: None,
             because: None,
+            against: Vec::new(),
             run: Err(reason.into()),
         }
     }
 
     pub fn peer(mut self, peer: &str) -> Variant<'a> {
         self.peer = Some(peer.to_string());
+        self
+    }
+
+    /// Compares it round by round with the row's variant `other` (see [`Versus`]).
+    pub fn against(mut self, other: &str) -> Variant<'a> {
+        self.against.push(other.to_string());
         self
     }
 
@@ -325,6 +336,20 @@ impl Figure {
     }
 }
 
+/// A variant's throughput over another's of the same row, taken round by round (the two
+/// ran within the same round, so a noisy neighbour weighs on both): in each round where both
+/// ran, the other's ns/op ÷ this one's, i.e. this one's ops/s ÷ the other's. Above 1.00 this
+/// one is faster.
+#[derive(Clone, Debug)]
+pub struct Versus {
+    pub other: String,
+    /// Median, min and max of the per-round ratios.
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub rounds: usize,
+}
+
 /// One measured line of the report.
 #[derive(Clone, Debug)]
 pub struct Row {
@@ -341,6 +366,8 @@ pub struct Row {
     pub hand_peer: Option<String>,
     /// See [`Variant::because`].
     pub because: Option<Why>,
+    /// Round-by-round comparisons with other variants of the row ([`Variant::against`]).
+    pub versus: Vec<Versus>,
     /// The same variant re-run by each child (std and uring_os variants), by
     /// [`Child::index`](child::Child::index).
     pub under: [Option<Figure>; child::Child::ALL.len()],
@@ -498,6 +525,8 @@ impl Bench {
             .unwrap_or_default();
         let n = variants.len();
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
+        // The same with their round, for the round-by-round comparisons.
+        let mut by_round: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
         let mut enters: Vec<(u64, u64)> = vec![(0, 0); n];
         let mut errors: Vec<Option<String>> = vec![None; n];
         let (row_i, rows_n) = self.position(row);
@@ -526,6 +555,7 @@ impl Bench {
                 match run() {
                     Ok(s) => {
                         samples[i].push(s.ns / s.ops.max(1) as f64);
+                        by_round[i].push((round, s.ns / s.ops.max(1) as f64));
                         if self.progress.verbose() {
                             eprintln!("    {:>12.0} ns/op  {}", s.ns / s.ops.max(1) as f64, v.name);
                         }
@@ -572,6 +602,28 @@ impl Bench {
                 _ => None,
             };
             let vs_hand = med.zip(peer.as_ref()).map(|(m, (_, h))| m / h);
+            let versus = v
+                .against
+                .iter()
+                .filter_map(|other| {
+                    let j = variants.iter().position(|w| w.name == *other)?;
+                    let mut ratios: Vec<f64> = by_round[i]
+                        .iter()
+                        .filter_map(|&(round, mine)| {
+                            let &(_, theirs) = by_round[j].iter().find(|(r, _)| *r == round)?;
+                            Some(theirs / mine)
+                        })
+                        .collect();
+                    let median = median(&mut ratios)?;
+                    Some(Versus {
+                        other: other.clone(),
+                        median,
+                        min: ratios[0],
+                        max: ratios[ratios.len() - 1],
+                        rounds: ratios.len(),
+                    })
+                })
+                .collect();
             let note = match (&v.run, &errors[i]) {
                 (Err(reason), _) => Some(reason.clone()),
                 (_, Some(e)) => Some(e.clone()),
@@ -597,6 +649,7 @@ impl Bench {
                 vs_hand,
                 hand_peer: peer.map(|(name, _)| name),
                 because: v.because,
+                versus,
                 under: Default::default(),
             });
         }
