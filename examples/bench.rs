@@ -3,7 +3,7 @@
 //! installed, on data generated under a temporary directory.
 //!
 //! ```text
-//! cargo run --release --example bench                 # full run, 7 rounds, about a minute
+//! cargo run --release --example bench                 # full run, 7 rounds, about 90 s
 //! cargo run --release --example bench -- --quick      # tiny counts, 1 round, a few seconds (CI)
 //! cargo run --release --example bench -- --only nop,pread
 //! ```
@@ -55,6 +55,14 @@ pub const ROWS: &[(&str, &str)] = &[
         "odirect",
         "4 KiB random O_DIRECT reads, 32 in flight, on the disk",
     ),
+    (
+        "stream-4k",
+        "streaming O_DIRECT read of one file, 4 KiB blocks, 32 in flight (fio --rw=read)",
+    ),
+    (
+        "stream-128k",
+        "streaming O_DIRECT read of one file, 128 KiB blocks, 32 in flight (fio --rw=read)",
+    ),
     ("files", "small files: open + read 4 KiB + close"),
     ("statx", "statx of small files"),
     ("fsync", "4 KiB files written and fsynced"),
@@ -78,6 +86,10 @@ pub struct Counts {
     pub fsync_files: usize,
     pub tcp_trips: u64,
     pub fio_runtime_ms: u64,
+    /// Reads per sample of the streaming rows' variants with 32 in flight (fio's too), and
+    /// of their pread loop, by block size (4 KiB, 128 KiB).
+    pub stream_reads: [u64; 2],
+    pub stream_qd1: [u64; 2],
 }
 
 impl Counts {
@@ -93,6 +105,10 @@ impl Counts {
         fsync_files: 100,
         tcp_trips: 10_000,
         fio_runtime_ms: 1_000,
+        // 0.1-0.2 s each at this machine's 80-200k IOPS (4 KiB) and 1.3-1.7 GB/s (128 KiB);
+        // a fio run takes 0.35 s more to start and end.
+        stream_reads: [16_384, 2_048],
+        stream_qd1: [2_048, 512],
     };
     const QUICK: Counts = Counts {
         nop: 2_000,
@@ -106,6 +122,8 @@ impl Counts {
         fsync_files: 8,
         tcp_trips: 200,
         fio_runtime_ms: 200,
+        stream_reads: [512, 64],
+        stream_qd1: [64, 16],
     };
 }
 
