@@ -105,10 +105,11 @@ impl Counts {
         fsync_files: 100,
         tcp_trips: 10_000,
         fio_runtime_ms: 1_000,
-        // 0.1-0.2 s each at this machine's 80-200k IOPS (4 KiB) and 1.3-1.7 GB/s (128 KiB);
-        // a fio run takes 0.35 s more to start and end.
-        stream_reads: [16_384, 2_048],
-        stream_qd1: [2_048, 512],
+        // 0.06-0.15 s each at this machine's 80-200k IOPS (4 KiB) and 1.3-1.7 GB/s
+        // (128 KiB); a fio run takes 0.35 s more to start and end, and counts its time in
+        // whole milliseconds (its 4 KiB runs last 60 ms or more).
+        stream_reads: [12_288, 1_536],
+        stream_qd1: [1_024, 256],
     };
     const QUICK: Counts = Counts {
         nop: 2_000,
