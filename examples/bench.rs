@@ -57,11 +57,11 @@ pub const ROWS: &[(&str, &str)] = &[
     ),
     (
         "stream-4k",
-        "streaming O_DIRECT read of one file, 4 KiB blocks, 32 in flight (fio --rw=read)",
+        "streaming O_DIRECT read of one file in 4 KiB blocks, 32 in flight, as fio --rw=read",
     ),
     (
         "stream-128k",
-        "streaming O_DIRECT read of one file, 128 KiB blocks, 32 in flight (fio --rw=read)",
+        "streaming O_DIRECT read of one file in 128 KiB blocks, 32 in flight, as fio --rw=read",
     ),
     ("files", "small files: open + read 4 KiB + close"),
     ("statx", "statx of small files"),
@@ -210,7 +210,7 @@ fn parse_args() -> Result<Cfg, String> {
             "-h" | "--help" => {
                 let rows: Vec<String> = ROWS
                     .iter()
-                    .map(|(n, what)| format!("  {n:<10} {what}"))
+                    .map(|(n, what)| format!("  {n:<11} {what}"))
                     .collect();
                 println!("{USAGE}\n\nrows:\n{}", rows.join("\n"));
                 std::process::exit(0);
