@@ -3,7 +3,7 @@
 //! installed, on data generated under a temporary directory.
 //!
 //! ```text
-//! cargo run --release --example bench                 # full run, 7 rounds, about a minute
+//! cargo run --release --example bench                 # full run, 7 rounds, about 90 s
 //! cargo run --release --example bench -- --quick      # tiny counts, 1 round, a few seconds (CI)
 //! cargo run --release --example bench -- --only nop,pread
 //! ```
@@ -55,6 +55,14 @@ pub const ROWS: &[(&str, &str)] = &[
         "odirect",
         "4 KiB random O_DIRECT reads, 32 in flight, on the disk",
     ),
+    (
+        "stream-4k",
+        "streaming O_DIRECT read of one file in 4 KiB blocks, 32 in flight, as fio --rw=read",
+    ),
+    (
+        "stream-128k",
+        "streaming O_DIRECT read of one file in 128 KiB blocks, 32 in flight, as fio --rw=read",
+    ),
     ("files", "small files: open + read 4 KiB + close"),
     ("statx", "statx of small files"),
     ("fsync", "4 KiB files written and fsynced"),
@@ -78,6 +86,10 @@ pub struct Counts {
     pub fsync_files: usize,
     pub tcp_trips: u64,
     pub fio_runtime_ms: u64,
+    /// Reads per sample of the streaming rows' variants with 32 in flight (fio's too), and
+    /// of their pread loop, by block size (4 KiB, 128 KiB).
+    pub stream_reads: [u64; 2],
+    pub stream_qd1: [u64; 2],
 }
 
 impl Counts {
@@ -93,6 +105,11 @@ impl Counts {
         fsync_files: 100,
         tcp_trips: 10_000,
         fio_runtime_ms: 1_000,
+        // 0.06-0.15 s each at this machine's 80-200k IOPS (4 KiB) and 1.3-1.7 GB/s
+        // (128 KiB); a fio run takes 0.35 s more to start and end, and counts its time in
+        // whole milliseconds (its 4 KiB runs last 60 ms or more).
+        stream_reads: [12_288, 1_536],
+        stream_qd1: [1_024, 256],
     };
     const QUICK: Counts = Counts {
         nop: 2_000,
@@ -106,6 +123,8 @@ impl Counts {
         fsync_files: 8,
         tcp_trips: 200,
         fio_runtime_ms: 200,
+        stream_reads: [512, 64],
+        stream_qd1: [64, 16],
     };
 }
 
@@ -191,7 +210,7 @@ fn parse_args() -> Result<Cfg, String> {
             "-h" | "--help" => {
                 let rows: Vec<String> = ROWS
                     .iter()
-                    .map(|(n, what)| format!("  {n:<10} {what}"))
+                    .map(|(n, what)| format!("  {n:<11} {what}"))
                     .collect();
                 println!("{USAGE}\n\nrows:\n{}", rows.join("\n"));
                 std::process::exit(0);
@@ -254,6 +273,9 @@ pub struct Variant<'a> {
     pub peer: Option<String>,
     /// Why a `uring_os` variant costs what it does next to std, for the report's reading.
     pub because: Option<Why>,
+    /// Other variants of the row (fio) this one is compared with round by round: see
+    /// [`Versus`].
+    pub against: Vec<String>,
     /// The run, or why this variant is skipped.
     pub run: Result<Run<'a>, String>,
 }
@@ -265,6 +287,7 @@ impl<'a> Variant<'a> {
             role,
             peer: None,
             because: None,
+            against: Vec::new(),
             run: Ok(run),
         }
     }
@@ -275,12 +298,19 @@ impl<'a> Variant<'a> {
             role,
             peer: None,
             because: None,
+            against: Vec::new(),
             run: Err(reason.into()),
         }
     }
 
     pub fn peer(mut self, peer: &str) -> Variant<'a> {
         self.peer = Some(peer.to_string());
+        self
+    }
+
+    /// Compares it round by round with the row's variant `other` (see [`Versus`]).
+    pub fn against(mut self, other: &str) -> Variant<'a> {
+        self.against.push(other.to_string());
         self
     }
 
@@ -325,6 +355,20 @@ impl Figure {
     }
 }
 
+/// A variant's throughput over another's of the same row, taken round by round (the two
+/// ran within the same round, so a noisy neighbour weighs on both): in each round where both
+/// ran, the other's ns/op ÷ this one's, i.e. this one's ops/s ÷ the other's. Above 1.00 this
+/// one is faster.
+#[derive(Clone, Debug)]
+pub struct Versus {
+    pub other: String,
+    /// Median, min and max of the per-round ratios.
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub rounds: usize,
+}
+
 /// One measured line of the report.
 #[derive(Clone, Debug)]
 pub struct Row {
@@ -341,6 +385,8 @@ pub struct Row {
     pub hand_peer: Option<String>,
     /// See [`Variant::because`].
     pub because: Option<Why>,
+    /// Round-by-round comparisons with other variants of the row ([`Variant::against`]).
+    pub versus: Vec<Versus>,
     /// The same variant re-run by each child (std and uring_os variants), by
     /// [`Child::index`](child::Child::index).
     pub under: [Option<Figure>; child::Child::ALL.len()],
@@ -498,6 +544,8 @@ impl Bench {
             .unwrap_or_default();
         let n = variants.len();
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
+        // The same with their round, for the round-by-round comparisons.
+        let mut by_round: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
         let mut enters: Vec<(u64, u64)> = vec![(0, 0); n];
         let mut errors: Vec<Option<String>> = vec![None; n];
         let (row_i, rows_n) = self.position(row);
@@ -526,6 +574,7 @@ impl Bench {
                 match run() {
                     Ok(s) => {
                         samples[i].push(s.ns / s.ops.max(1) as f64);
+                        by_round[i].push((round, s.ns / s.ops.max(1) as f64));
                         if self.progress.verbose() {
                             eprintln!("    {:>12.0} ns/op  {}", s.ns / s.ops.max(1) as f64, v.name);
                         }
@@ -572,6 +621,28 @@ impl Bench {
                 _ => None,
             };
             let vs_hand = med.zip(peer.as_ref()).map(|(m, (_, h))| m / h);
+            let versus = v
+                .against
+                .iter()
+                .filter_map(|other| {
+                    let j = variants.iter().position(|w| w.name == *other)?;
+                    let mut ratios: Vec<f64> = by_round[i]
+                        .iter()
+                        .filter_map(|&(round, mine)| {
+                            let &(_, theirs) = by_round[j].iter().find(|(r, _)| *r == round)?;
+                            Some(theirs / mine)
+                        })
+                        .collect();
+                    let median = median(&mut ratios)?;
+                    Some(Versus {
+                        other: other.clone(),
+                        median,
+                        min: ratios[0],
+                        max: ratios[ratios.len() - 1],
+                        rounds: ratios.len(),
+                    })
+                })
+                .collect();
             let note = match (&v.run, &errors[i]) {
                 (Err(reason), _) => Some(reason.clone()),
                 (_, Some(e)) => Some(e.clone()),
@@ -597,6 +668,7 @@ impl Bench {
                 vs_hand,
                 hand_peer: peer.map(|(name, _)| name),
                 because: v.because,
+                versus,
                 under: Default::default(),
             });
         }

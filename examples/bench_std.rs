@@ -5,7 +5,8 @@
 //! once to uring_os's, alternating which goes first round by round, and reports the median
 //! of the per-round ratios (uring_os time / std time: below 1 is faster). Cold rows drop the
 //! page cache before each timed pass (root only; skipped with a reason otherwise).
-//! `--quick` runs a few rounds of a few operations, for CI: it judges nothing.
+//! `--quick` runs a few rounds of a few operations, for CI: it judges nothing. `--only TEXT`
+//! runs just the rows whose name contains TEXT (`--only fs::write`).
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 struct Bench {
     rounds: usize,
     ops: usize,
+    /// Only rows whose name contains this run.
+    only: Option<String>,
 }
 
 /// Times `ops` calls of `f` (given the call's index), in ns per call.
@@ -33,8 +36,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 impl Bench {
+    fn wanted(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| name.contains(only.as_str()))
+    }
+
     /// Alternating rounds of std (`a`) and uring_os (`b`); prints one row.
     fn row(&self, name: &str, ops: usize, a: &mut dyn FnMut(usize), b: &mut dyn FnMut(usize)) {
+        if !self.wanted(name) {
+            return;
+        }
         let ops = ops.max(1);
         a(0);
         b(0);
@@ -62,6 +74,9 @@ impl Bench {
     /// A cold-cache row: before each timed pass over `ops` items, the page cache, dentries
     /// and inodes are dropped.
     fn cold_row(&self, name: &str, ops: usize, a: &mut dyn FnMut(usize), b: &mut dyn FnMut(usize)) {
+        if !self.wanted(name) {
+            return;
+        }
         let (mut ta, mut tb, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..self.rounds.div_ceil(2).max(2) {
             let pass = |f: &mut dyn FnMut(usize)| {
@@ -170,16 +185,23 @@ fn files(dir: &Path, n: usize, size: usize) -> Vec<PathBuf> {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
     let b = if quick {
         Bench {
             rounds: 3,
             ops: 200,
+            only,
         }
     } else {
         Bench {
             rounds: 11,
             ops: 4000,
+            only,
         }
     };
     let n = b.ops;
@@ -239,6 +261,52 @@ fn main() {
         &data
     )
     .unwrap());
+    let data64 = vec![8u8; 64 * 1024];
+    fs_row!(b, "fs::write, 64 KiB (existing file)", n / 4, |i| {
+        fs::write(scratch.join(format!("x{}", i % 64)), &data64).unwrap()
+    });
+    let data1m = vec![9u8; 1 << 20];
+    fs_row!(b, "fs::write, 1 MiB (existing file)", n / 64, |i| {
+        fs::write(scratch.join(format!("y{}", i % 16)), &data1m).unwrap()
+    });
+    let data8 = vec![6u8; 8192];
+    fs_row!(b, "fs::write, 8 KiB and 4 KiB in turn (shrinks)", n, |i| {
+        fs::write(
+            scratch.join(format!("z{}", (i / 2) % 64)),
+            if i % 2 == 0 { &data8[..] } else { &data[..] },
+        )
+        .unwrap()
+    });
+    fs_row!(b, "fs::write 4 KiB + fs::remove_file", n / 2, |i| {
+        let p = scratch.join(format!("v{}", i % 64));
+        fs::write(&p, &data).unwrap();
+        fs::remove_file(&p).unwrap()
+    });
+    b.row(
+        "  reference: fs::write as linked open+write+close",
+        n,
+        &mut |i| {
+            std::fs::write(scratch.join(format!("u{}", i % 64)), &data).unwrap();
+        },
+        &mut |i| {
+            let path = scratch.join(format!("u{}", i % 64));
+            let res = uring_os::batch(|s| {
+                let (write, close) = s.link(|s| {
+                    // A direct descriptor in the chain: no O_CLOEXEC, no fd number.
+                    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+                    let fd = s.open(&path, flags, 0o666).fd();
+                    (s.pwrite(fd, &data, 0), s.close(fd))
+                });
+                (write.wait(), close.wait())
+            });
+            assert_eq!(res.0.unwrap(), data.len());
+            res.1.unwrap();
+        },
+    );
+    // The writeback these rows started (ext4 starts it at close for a file truncated to zero
+    // and rewritten) is not charged to the rows after them.
+    // SAFETY: sync(2) has no arguments.
+    unsafe { libc::sync() };
     fs_row!(b, "fs::copy, 4 KiB", n / 2, |i| fs::copy(
         &small[i % small.len()],
         scratch.join(format!("c{}", i % 64))

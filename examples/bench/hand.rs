@@ -130,6 +130,22 @@ impl Hand<'_> {
         Ok(n)
     }
 
+    /// Registers `fds` as the ring's fixed files, each at its position (fio's
+    /// `--registerfiles`). The ring drops them with itself.
+    pub fn register_files(&mut self, fds: &[i32]) -> io::Result<()> {
+        self.sub.register_files(fds)
+    }
+
+    /// Registers `bufs` as the ring's fixed buffers, each at its position (fio's
+    /// `--fixedbufs`). The ring drops them with itself.
+    ///
+    /// # Safety
+    /// The buffers must stay valid until the ring is dropped.
+    pub unsafe fn register_buffers(&mut self, bufs: &[libc::iovec]) -> io::Result<()> {
+        // SAFETY: the caller's contract.
+        unsafe { self.sub.register_buffers(bufs) }
+    }
+
     /// Takes every ready completion: `f(user_data, result)`. Returns how many.
     #[inline]
     pub fn reap(&mut self, mut f: impl FnMut(u64, i32)) -> usize {

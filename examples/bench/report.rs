@@ -216,6 +216,22 @@ fn reading(r: &Row) -> Option<String> {
     Some(s)
 }
 
+/// The round-by-round comparisons of one benchmark row's variants ([`crate::Versus`]), a
+/// sentence each.
+fn versus_lines(rows: &[Row]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rows {
+        for v in &r.versus {
+            out.push(format!(
+                "{} against {}: {:.2}x its {}s per second (the median of {} rounds' ratios, \
+                 {:.2}-{:.2})",
+                r.variant, v.other, v.median, r.unit, v.rounds, v.min, v.max
+            ));
+        }
+    }
+    out
+}
+
 /// The rows of one benchmark row, in run order, each as a slice of its variants.
 fn by_row(rows: &[Row]) -> impl Iterator<Item = &[Row]> {
     rows.chunk_by(|a, b| a.row == b.row)
@@ -374,6 +390,9 @@ impl<'a> Report<'a> {
                     }
                 }
             }
+            for text in versus_lines(rows) {
+                out.push_str(&wrap(&text, TEXT_WIDTH, "  = ", "    "));
+            }
             for text in self.readings(rows) {
                 out.push_str(&wrap(&text, TEXT_WIDTH, "  - ", "    "));
             }
@@ -448,6 +467,29 @@ impl<'a> Report<'a> {
                 }
             }
             out.push('\n');
+        }
+        let versus: Vec<(&Row, &crate::Versus)> = self
+            .bench
+            .rows
+            .iter()
+            .flat_map(|r| r.versus.iter().map(move |v| (r, v)))
+            .collect();
+        if !versus.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Round by round\n\nIn every round where both ran: the other's ns/op \
+                 divided by the variant's, i.e. the variant's ops/s divided by the other's \
+                 (above 1.00 the variant is faster); the median over the rounds, and the \
+                 lowest and highest.\n\n| row | variant | against | ops/s ratio | lowest | \
+                 highest | rounds |\n|---|---|---|--:|--:|--:|--:|"
+            );
+            for (r, v) in versus {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {} |",
+                    r.row, r.variant, v.other, v.median, v.min, v.max, v.rounds
+                );
+            }
         }
         if !self.bench.cfg.quick {
             let _ = writeln!(out, "\n## What the figures mean\n");

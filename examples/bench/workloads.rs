@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use io_uring::opcode;
-use io_uring::types::Fd;
+use io_uring::types::{Fd, Fixed};
 
 use crate::hand::{self, Hand};
 use crate::{Bench, Role, Sample, Variant, ensure, wrong};
@@ -61,6 +61,8 @@ const FSYNC_SINGLE: &str = "the kernel hands an open with O_CREAT and an fsync t
     threads (io-wq): each call pays a thread handoff; batch them, or use Dispatch::Auto";
 const FSYNC_BATCH: &str = "the files' writes and fsyncs are in flight together, so the \
     disk's flushes overlap, where std waits for each file's fsync in turn";
+const STREAM: &str = "32 reads are kept on the disk at all times, each refilled as one \
+    completes, where a pread loop waits for each in turn";
 const TCP_SINGLE: &str = "each send and recv pays a ring round trip on top of the socket work";
 const TCP_BATCH: &str = "send and recv go in one submission, but each still pays a ring round \
     trip on top of the socket work";
@@ -84,6 +86,22 @@ pub fn run_all(b: &mut Bench) -> io::Result<()> {
     if b.selected("odirect") {
         odirect(b, &data)?;
     }
+    let mut streamed = false;
+    for (i, row) in ["stream-4k", "stream-128k"].into_iter().enumerate() {
+        if b.selected(row) {
+            stream_row(b, &data, row, i)?;
+            streamed = true;
+        }
+    }
+    if streamed && b.cfg.child.is_none() {
+        b.notes.push(
+            "stream rows: not re-run under Dispatch::Auto or URING_OS=off (without a ring a \
+             stream runs its reads one after another, as the pread loop does); the ratios \
+             to fio are the median of the ratios within each round, where the two ran side \
+             by side"
+                .into(),
+        );
+    }
     if b.selected("files") {
         files(b, &data)?;
     }
@@ -106,6 +124,8 @@ struct Data {
     is_tmpfs: bool,
     cached: OnceCell<File>,
     small: OnceCell<Vec<PathBuf>>,
+    /// The O_DIRECT file, or why there is none: see [`direct_file`].
+    direct: OnceCell<Result<DirectFile, String>>,
     files: usize,
 }
 
@@ -169,6 +189,7 @@ impl Data {
             is_tmpfs,
             cached: OnceCell::new(),
             small: OnceCell::new(),
+            direct: OnceCell::new(),
             files: b.cfg.n.files.max(b.cfg.n.statx),
         })
     }
@@ -483,16 +504,41 @@ fn reap_exactly(h: &mut Hand<'_>, n: usize, want: Option<i32>) -> io::Result<()>
     }
 }
 
-/// The O_DIRECT data file, or why this row cannot run here.
-fn direct_file(b: &mut Bench, data: &Data) -> io::Result<Result<(PathBuf, File, u64), String>> {
+/// The O_DIRECT data file: its path, the file opened with `O_DIRECT`, and its length.
+type DirectFile = (PathBuf, File, u64);
+
+/// The O_DIRECT data file, written on first use (saying so on the progress line of `row`),
+/// or why the rows that read it cannot run here.
+fn direct_file<'d>(
+    b: &mut Bench,
+    data: &'d Data,
+    row: &str,
+) -> io::Result<Result<&'d DirectFile, String>> {
+    if data.direct.get().is_none() {
+        let made = make_direct_file(b, data, row)?;
+        let _ = data.direct.set(made);
+    }
+    Ok(data
+        .direct
+        .get()
+        .expect("set above")
+        .as_ref()
+        .map_err(Clone::clone))
+}
+
+fn make_direct_file(
+    b: &mut Bench,
+    data: &Data,
+    row: &str,
+) -> io::Result<Result<DirectFile, String>> {
     if data.is_tmpfs {
         return Ok(Err(format!(
             "the data directory is on tmpfs, which has no disk (pass --dir on a disk); {}",
-            "O_DIRECT row skipped"
+            "O_DIRECT rows skipped"
         )));
     }
     let len = b.cfg.n.direct_file_bytes;
-    b.preparing("odirect", &format!("writing a {} MiB file", len >> 20));
+    b.preparing(row, &format!("writing a {} MiB file", len >> 20));
     let path = data.dir.path().join("direct.dat");
     {
         let mut f = File::create(&path)?;
@@ -531,15 +577,14 @@ fn direct_file(b: &mut Bench, data: &Data) -> io::Result<Result<(PathBuf, File, 
 
 fn odirect(b: &mut Bench, data: &Data) -> io::Result<()> {
     const DEPTH: usize = 32;
-    let (path, file, len) = match direct_file(b, data)? {
-        Ok(x) => x,
+    let (path, file, len) = match direct_file(b, data, "odirect")? {
+        Ok((path, file, len)) => (path, file, *len),
         Err(reason) => {
             let variants = vec![Variant::skip("all variants", Role::Other, reason)];
             b.measure("odirect", "read", variants);
             return Ok(());
         }
     };
-    let file = &file;
     let fd = file.as_raw_fd();
     let blocks = len / PAGE as u64;
     let qd1 = b.cfg.n.direct_qd1;
@@ -646,7 +691,7 @@ fn odirect(b: &mut Bench, data: &Data) -> io::Result<()> {
             move |h| stream(h, &mut b5, ops, blocks, fd, true),
         ),
     ];
-    variants.push(fio_variant(b, &path, len));
+    variants.push(fio_variant(b, path, len));
     b.measure("odirect", "read", variants);
     Ok(())
 }
@@ -710,47 +755,56 @@ fn stream(
     }
 }
 
-/// fio's io_uring engine at iodepth 32 on the same file, if fio is installed.
+/// fio's io_uring engine at iodepth 32 on the same file, random 4 KiB reads.
 fn fio_variant<'a>(b: &Bench, path: &'a Path, len: u64) -> Variant<'a> {
-    const NAME: &str = "fio io_uring engine, iodepth 32";
+    let args = [
+        "--name=randread".to_string(),
+        "--rw=randread".into(),
+        "--bs=4k".into(),
+        "--time_based".into(),
+        format!("--runtime={}ms", b.cfg.n.fio_runtime_ms),
+    ];
+    fio(b, "fio io_uring engine, iodepth 32", path, len, args.into())
+}
+
+/// A run of fio's io_uring engine (O_DIRECT, iodepth 32, one job) on the `len` bytes of
+/// `path`, with `args` on top (the name, the pattern, the block size, how long, ...), its
+/// read IOPS as the sample; skipped where fio is not installed, and in the re-runs.
+fn fio<'a>(b: &Bench, name: &str, path: &'a Path, len: u64, args: Vec<String>) -> Variant<'a> {
     if let Some(child) = b.cfg.child {
         let reason = format!("not run in the {} re-run", child.setting());
-        return Variant::skip(NAME, Role::Other, reason);
+        return Variant::skip(name, Role::Other, reason);
     }
     match Command::new("fio").arg("--version").output() {
         Ok(out) if out.status.success() => {}
         _ => {
             let reason = "fio is not installed; install it to include this line";
-            return Variant::skip(NAME, Role::Other, reason);
+            return Variant::skip(name, Role::Other, reason);
         }
     }
     if let Some(reason) = &b.hand_unavailable {
         return Variant::skip(
-            NAME,
+            name,
             Role::Other,
             format!("{reason}: fio's engine needs it too"),
         );
     }
-    let runtime = b.cfg.n.fio_runtime_ms;
     Variant::new(
-        NAME,
+        name,
         Role::Other,
         Box::new(move || {
+            // The engine's own options are known only after --ioengine.
             let out = Command::new("fio")
-                .arg("--name=randread")
                 .arg(format!("--filename={}", path.display()))
                 .args([
                     "--ioengine=io_uring",
                     "--iodepth=32",
-                    "--rw=randread",
-                    "--bs=4k",
                     "--direct=1",
                     "--numjobs=1",
-                    "--time_based",
                     "--output-format=json",
                 ])
                 .arg(format!("--size={len}"))
-                .arg(format!("--runtime={runtime}ms"))
+                .args(&args)
                 .output()?;
             if !out.status.success() {
                 return Err(io::Error::other(format!(
@@ -770,6 +824,219 @@ fn fio_variant<'a>(b: &Bench, path: &'a Path, len: u64) -> Variant<'a> {
             })
         }),
     )
+}
+
+/// The block sizes of the streaming rows, in the order of [`crate::Counts::stream_reads`].
+const STREAM_BLOCKS: [usize; 2] = [4 << 10, 128 << 10];
+
+/// A streaming row: one O_DIRECT file read from start to end (and around again) in blocks of
+/// `STREAM_BLOCKS[size]`, 32 in flight, as fio's `--rw=read`: a pread loop, uring_os's
+/// `s.stream` on a fixed file with its registered buffers, a hand ring doing the same, and
+/// fio with the same settings, once as told and once with batched submission.
+fn stream_row(b: &mut Bench, data: &Data, row: &'static str, size: usize) -> io::Result<()> {
+    const DEPTH: usize = 32;
+    // The main run only: the re-runs would time a pread loop under another name (without a
+    // ring a stream runs its reads one after another), and fio does not depend on the policy.
+    if b.cfg.child.is_some() {
+        return Ok(());
+    }
+    let (path, file, len) = match direct_file(b, data, row)? {
+        Ok((path, file, len)) => (path, file, *len),
+        Err(reason) => {
+            let variants = vec![Variant::skip("all variants", Role::Other, reason)];
+            b.measure(row, "read", variants);
+            return Ok(());
+        }
+    };
+    let bs = STREAM_BLOCKS[size];
+    let kib = bs >> 10;
+    let blocks = len / bs as u64;
+    let offset = move |i: u64| (i % blocks) * bs as u64;
+    let reads = b.cfg.n.stream_reads[size];
+    let qd1 = b.cfg.n.stream_qd1[size];
+    let fd = file.as_raw_fd();
+    // Whether every pool buffer was registered with the ring (its reads READ_FIXED).
+    let registered = std::rc::Rc::new(std::cell::Cell::new(true));
+    let (seen, seen2) = (registered.clone(), registered.clone());
+    let (mut b1, mut b2) = (Aligned::new(bs), Aligned::new(bs * DEPTH));
+    let fio_plain = "fio io_uring, fixedbufs + registerfiles";
+    let fio_batched = "same fio + iodepth_batch_submit=16";
+    let mut variants = vec![
+        Bench::timed("pread loop (1 in flight)", Role::Std, qd1, move || {
+            for i in 0..qd1 {
+                let r = file.read_at(b1.get(), offset(i))?;
+                ensure(r == bs, || format!("read_at gave {r}"))?;
+            }
+            Ok(())
+        }),
+        Bench::timed(
+            "uring_os s.stream(32, ..), fixed file + buffers",
+            Role::Uring,
+            reads,
+            move || {
+                uring_os::batch(|s| -> io::Result<()> {
+                    let fd = s.fixed(file);
+                    let stream = s.stream(DEPTH, bs, |s, i, buf| {
+                        if i < DEPTH && !s.register_buffer(buf) {
+                            seen.set(false);
+                        }
+                        (i < reads as usize).then(|| s.pread(fd, buf, offset(i as u64)))
+                    });
+                    for (_, r, _) in stream {
+                        let r = r?;
+                        ensure(r == bs, || format!("pread gave {r}"))?;
+                    }
+                    Ok(())
+                })
+            },
+        )
+        .faster_because(STREAM)
+        .against(fio_plain)
+        .against(fio_batched),
+        Bench::timed(
+            "uring_os groups of 32 s.pread, fixed file + buffers",
+            Role::Uring,
+            reads,
+            move || {
+                uring_os::batch(|s| -> io::Result<()> {
+                    let fd = s.fixed(file);
+                    let bufs: [_; DEPTH] = std::array::from_fn(|_| {
+                        let buf = s.buffer(bs);
+                        if !s.register_buffer(buf) {
+                            seen2.set(false);
+                        }
+                        buf
+                    });
+                    let mut i = 0u64;
+                    while i < reads {
+                        let n = (reads - i).min(DEPTH as u64) as usize;
+                        let handles: Vec<_> = bufs[..n]
+                            .iter()
+                            .enumerate()
+                            .map(|(j, &buf)| s.pread(fd, buf, offset(i + j as u64)))
+                            .collect();
+                        for h in handles {
+                            let r = h.wait()?;
+                            ensure(r == bs, || format!("pread gave {r}"))?;
+                        }
+                        i += n as u64;
+                    }
+                    Ok(())
+                })
+            },
+        )
+        .faster_because(DISK_BATCH)
+        .against(fio_plain)
+        .against(fio_batched),
+        b.hand(
+            "hand ring, 32 in flight, fixed file + buffers",
+            HAND_ENTRIES,
+            reads,
+            move |h| hand_stream(h, &mut b2, bs, reads, offset, fd),
+        ),
+    ];
+    // The same reads as the uring_os variants: from the start of the file, `reads` of them.
+    let io_size = reads * bs as u64;
+    let mut args: Vec<String> = [
+        "--name=read".to_string(),
+        "--rw=read".into(),
+        format!("--bs={kib}k"),
+        format!("--io_size={io_size}"),
+    ]
+    .into_iter()
+    .chain(FIO_STREAM.split(' ').map(String::from))
+    .collect();
+    let plain = fio(b, fio_plain, path, len, args.clone());
+    args.extend(FIO_BATCH.map(String::from));
+    let batched = fio(b, fio_batched, path, len, args);
+    let ran_fio = plain.run.is_ok();
+    variants.extend([plain, batched]);
+    b.measure(row, "read", variants);
+    if ran_fio {
+        b.notes.push(format!(
+            "{row}: fio runs as `fio --filename=FILE --ioengine=io_uring --iodepth=32 \
+             --direct=1 --numjobs=1 --output-format=json --size={len} --name=read --rw=read \
+             --bs={kib}k --io_size={io_size} {FIO_STREAM}` (the reads of the uring_os \
+             variants, from the start of the file), and the second fio line adds `{}`",
+            FIO_BATCH.join(" ")
+        ));
+    }
+    if !registered.get() {
+        b.notes.push(format!(
+            "{row}: the ring refused to register the scope's pool buffers, so the uring_os \
+             reads were plain READs, not READ_FIXED"
+        ));
+    }
+    Ok(())
+}
+
+/// fio's settings for the streaming rows (besides the engine, O_DIRECT, iodepth 32): fixed
+/// buffers, registered files, interrupt-driven completions.
+const FIO_STREAM: &str = "--fixedbufs --registerfiles --hipri=0";
+
+/// fio's best submission settings found on this machine for those rows: up to 16 reads
+/// handed to the kernel per io_uring_enter, up to 32 completions reaped per round.
+const FIO_BATCH: [&str; 2] = [
+    "--iodepth_batch_submit=16",
+    "--iodepth_batch_complete_max=32",
+];
+
+/// `reads` reads of `bs` bytes at `offset(i)` on a hand ring, 32 in flight through a fixed
+/// file and 32 fixed buffers; each completion's refill goes to the kernel with the next
+/// wait, in the same io_uring_enter.
+fn hand_stream(
+    h: &mut Hand<'_>,
+    bufs: &mut Aligned,
+    bs: usize,
+    reads: u64,
+    offset: impl Fn(u64) -> u64,
+    fd: i32,
+) -> io::Result<()> {
+    const DEPTH: usize = 32;
+    let base = bufs.get().as_mut_ptr();
+    let iovecs: Vec<libc::iovec> = (0..DEPTH)
+        .map(|slot| libc::iovec {
+            // SAFETY: slot < DEPTH, so the pointer stays inside the aligned buffer.
+            iov_base: unsafe { base.add(slot * bs) }.cast(),
+            iov_len: bs,
+        })
+        .collect();
+    // SAFETY: `bufs` outlives the ring, which with_ring drops before returning.
+    unsafe { h.register_buffers(&iovecs) }?;
+    h.register_files(&[fd])?;
+    let read = |slot: usize, i: u64| {
+        opcode::ReadFixed::new(
+            Fixed(0),
+            iovecs[slot].iov_base.cast(),
+            bs as u32,
+            slot as u16,
+        )
+        .offset(offset(i))
+        .build()
+        .user_data(slot as u64)
+    };
+    let mut issued = 0u64;
+    for slot in 0..DEPTH.min(reads as usize) {
+        // SAFETY: the buffers and the file outlive the loop, which reaps everything.
+        unsafe { h.push(&read(slot, issued)) }?;
+        issued += 1;
+    }
+    let mut done = 0u64;
+    let mut freed = Vec::with_capacity(DEPTH);
+    while done < reads {
+        h.submit_and_wait(1)?;
+        h.reap(|slot, r| freed.push((slot, r)));
+        done += freed.len() as u64;
+        for (slot, r) in freed.drain(..) {
+            check_res(r, Some(bs as i32), "read")?;
+            if issued < reads {
+                // SAFETY: as above; the slot's previous read has completed.
+                unsafe { h.push(&read(slot as usize, issued)) }?;
+                issued += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `jobs[0].read.iops` from fio's JSON output, without a JSON parser.

@@ -23,9 +23,12 @@
 //! kernel hands statx, mkdirat, unlinkat, renameat, linkat, symlinkat, fsync, ftruncate
 //! and any openat with `O_CREAT`/`O_TRUNC` or an uncached path to an io-wq worker thread, so
 //! one such call through a ring costs a thread handoff (12 to 47 times `std::fs::metadata`).
-//! `read` and `write` beat std by making fewer and cheaper syscalls than std's (no statx
-//! for a size hint on small files); a linked open → read → close submission was measured
-//! at std's speed, not faster (`examples/bench_std.rs` keeps that row). Where io_uring has
+//! `read` beats std by making fewer syscalls than std's (no statx for a size hint on small
+//! files); a linked open → read → close submission was measured at std's speed, not faster
+//! (`examples/bench_std.rs` keeps that row). `write` beats std by not truncating a file it
+//! is about to fill again: it writes over the old contents and cuts off only what is left
+//! of them (see [`write()`]); a linked open → write → close was measured slower than std, its
+//! `O_CREAT` open handed to a worker (that row is kept too). Where io_uring has
 //! no opcode at all (getdents64, readlinkat, fchmodat, copy_file_range, lseek) the function
 //! is the syscall anyway.
 //!
@@ -37,6 +40,7 @@ mod dir;
 pub(crate) mod fd;
 mod file;
 mod meta;
+mod write;
 
 use std::ffi::{CStr, OsString};
 use std::io;
@@ -112,13 +116,50 @@ pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
     String::from_utf8(read(path)?).map_err(|_| file::invalid_utf8())
 }
 
-/// Mirrors `std::fs::write`: openat(2) with `O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC` and
-/// mode 0o666, write(2) until all is written, close (direct syscalls: the kernel hands an
-/// `O_CREAT`/`O_TRUNC` open on a ring to a worker thread, so a linked open → write → close
-/// cannot beat these three syscalls).
+/// Mirrors `std::fs::write`: the file at `path` (created with mode 0o666 less the umask if
+/// it does not exist) holds exactly `contents` afterwards, with std's errors.
+///
+/// std opens with `O_TRUNC` and writes; this opens without it, writes over the old contents
+/// from offset 0 and cuts off the old tail with ftruncate(2) only where the file was longer
+/// (lseek(2) tells), so a file rewritten in place keeps its blocks and pages instead of
+/// freeing and allocating them again (direct syscalls: openat, write, lseek, close, plus
+/// fstat and ftruncate when the file shrinks). Empty `contents` take std's path (the truncation is
+/// the whole effect). A failed open is retried with std's flags, for std's error. A write
+/// that fails on a regular file leaves it as std's would be: after `EFBIG` (a file size
+/// limit, met at the same offset) the old tail is cut; after any other error (`ENOSPC`,
+/// `EDQUOT`, ...) the file is truncated to zero and written again, as std does from the
+/// start, and that result is returned.
+///
+/// What can differ from std, beyond the file's final state:
+/// - A reader of the file meanwhile sees old bytes after the new ones, not a short file.
+/// - ext4 starts writeback at close for a file std truncated to zero and rewrote
+///   (`auto_da_alloc`); here the new contents are written back on the usual schedule, as
+///   any write to an existing file. Neither is durable without [`File::sync_all`].
+/// - Where the kernel refuses truncation or growth but allows writing (a Landlock ruleset
+///   without the truncate right; a memfd, opened through `/proc/self/fd`, sealed with
+///   `F_SEAL_SHRINK` or `F_SEAL_GROW` but not `F_SEAL_WRITE`), std fails, at open or at
+///   its first write into the emptied file; this writes within the old size and fails
+///   only where it must cut the file (which then holds the new bytes and the rest of the
+///   old ones) or grow it.
+/// - Blocks preallocated beyond the end of a file that does not shrink (`fallocate` with
+///   `FALLOC_FL_KEEP_SIZE`) stay allocated; `O_TRUNC` frees them.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("notes");
+/// uring_os::fs::write(&path, "a longer first version")?;
+/// uring_os::fs::write(&path, "shorter")?;
+/// assert_eq!(std::fs::read(&path)?, b"shorter");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result<()> {
-    let file = File::create(path)?;
-    file::write_all_fd(file.fd().raw(), contents.as_ref())
+    fn inner(path: &Path, contents: &[u8]) -> io::Result<()> {
+        if contents.is_empty() {
+            return File::create(path).map(drop);
+        }
+        with_cpath(path, |path| write::write_over(path, contents))
+    }
+    inner(path.as_ref(), contents.as_ref())
 }
 
 /// Mirrors `std::fs::copy`: opens both files as std does (the source must be a regular
