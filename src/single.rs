@@ -60,6 +60,22 @@ fn write_rest(mut rest: crate::op::StreamRest<'_>, mut done: i32, fd: Option<i32
     done
 }
 
+/// Runs one operation that only a ring can run (a fixed file's close or install) on the
+/// thread's ring, whatever the dispatch policy; `EBADF` without a ring.
+pub(crate) fn run_on_ring<O: Op>(mut op: O) -> io::Result<O::Output> {
+    let res = with_local(|local| match local.driver() {
+        Some(driver) => on_ring(driver, &mut op).ok(),
+        None => None,
+    })
+    .flatten()
+    .unwrap_or(-libc::EBADF);
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(op.output(res))
+    }
+}
+
 /// Where a single call went.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {

@@ -78,6 +78,9 @@ pub(super) struct Queued {
     /// A regular fd installed for the fixed file this entry names, as it runs as a syscall
     /// (where a fixed file cannot stand for an fd); closed when the scope ends.
     pub(super) installed: Option<i32>,
+    /// Run as syscalls, a write to a blocking pipe or socket written in part: how much (the
+    /// rest is written as write(2) would, part by part without waiting).
+    pub(super) partial: usize,
     /// Cancelled because its socket's timeout ran out: the errno the syscall gives then.
     pub(super) socket_timed_out: Option<i32>,
 }
@@ -273,6 +276,7 @@ impl Core {
             socket_deadline: None,
             socket_timed_out: None,
             installed: None,
+            partial: 0,
         };
         if let Some((index, _)) = reuse {
             let queued_now = matches!(entry.state, State::Queued);

@@ -237,7 +237,7 @@ impl Core {
                     ScopeFdValue::Fixed(slot) if queued[j].closer == Some(user) => {
                         // The close of a fixed file the scope made: the ring's close of
                         // its slot, as a single call.
-                        let res = crate::single::run(crate::op::CloseFixed { index: slot });
+                        let res = crate::single::run_on_ring(crate::op::CloseFixed { index: slot });
                         let q = &mut queued[user];
                         let failed = res.is_err();
                         q.state = State::Done(res.map(|()| 0));
@@ -257,7 +257,7 @@ impl Core {
                                 index: slot,
                                 flags: 0,
                             };
-                            if let Ok(fd) = crate::single::run(install) {
+                            if let Ok(fd) = crate::single::run_on_ring(install) {
                                 queued[user].installed =
                                     Some(std::os::fd::IntoRawFd::into_raw_fd(fd));
                             }
@@ -282,7 +282,33 @@ impl Core {
                 *nearest = Some(nearest.map_or(deadline, |n| n.min(deadline)));
             }
             // SAFETY: an Emulated entry holds its live operation, which stays in the arena.
-            match unsafe { (q.fns.attempt)(q.op, q.fallback) } {
+            let attempted = if q.partial > 0 {
+                // SAFETY: as above.
+                unsafe { (q.fns.attempt_rest)(q.op, q.partial) }.unwrap_or(Attempted::Done(Ok(0)))
+            } else {
+                // SAFETY: as above.
+                unsafe { (q.fns.attempt)(q.op, q.fallback) }
+            };
+            let attempted = match attempted {
+                // Part of a write to a blocking pipe or socket, written without waiting: the
+                // rest follows as write(2) would write it (a failure after some bytes gives
+                // their count, as write(2) does).
+                // SAFETY: as above.
+                Attempted::Done(Ok(n))
+                    if n > 0 && unsafe { (q.fns.has_rest)(q.op, q.partial + n as usize) } =>
+                {
+                    // Tried again at once: the rest, if any is left (else its total).
+                    q.partial += n as usize;
+                    progressed = true;
+                    continue;
+                }
+                Attempted::Done(Ok(n)) if q.partial > 0 => {
+                    let total = q.partial + n.max(0) as usize;
+                    Attempted::Done(Ok(total.min(i32::MAX as usize) as i32))
+                }
+                other => other,
+            };
+            match attempted {
                 Attempted::WouldBlock { fd, events } => {
                     // A socket's own timeout bounds the wait, as it bounds the syscall's
                     // (read once, when the entry first has to wait).

@@ -51,6 +51,12 @@ pub(super) struct OpFns {
     /// Given the ring's result of a write to a blocking pipe or socket, writes the rest as
     /// write(2) would and returns the total.
     pub(super) finish_stream: unsafe fn(*const (), i32) -> i32,
+    /// After `done` bytes of a write to a blocking pipe or socket: attempts the rest as
+    /// [`attempt`](Self::attempt) does; `None` when nothing is left to write there (all
+    /// written, or not such a write).
+    pub(super) attempt_rest: unsafe fn(*mut (), usize) -> Option<Attempted>,
+    /// Whether a write of `done` bytes left some of a stream write's bytes unwritten.
+    pub(super) has_rest: unsafe fn(*const (), usize) -> bool,
 }
 
 impl OpFns {
@@ -78,6 +84,8 @@ impl OpFns {
             fd_changed: fd_changed_in_arena::<O>,
             socket_wait: socket_wait_in_arena::<O>,
             finish_stream: finish_stream_in_arena::<O>,
+            attempt_rest: attempt_rest_in_arena::<O>,
+            has_rest: has_rest_in_arena::<O>,
         }
     }
 }
@@ -235,4 +243,28 @@ unsafe fn socket_wait_in_arena<O: Op>(ptr: *const ()) -> Option<(RawFd, i16, i32
 unsafe fn finish_stream_in_arena<O: Op>(ptr: *const (), res: i32) -> i32 {
     // SAFETY: the caller's contract.
     crate::single::finish_stream_write(unsafe { &*ptr.cast::<O>() }, res)
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`, which stays where it is until the attempt returns.
+unsafe fn attempt_rest_in_arena<O: Op>(ptr: *mut (), done: usize) -> Option<Attempted> {
+    // SAFETY: the caller's contract.
+    let op = unsafe { &mut *ptr.cast::<O>() };
+    let fd = op.waits_on()?.fd;
+    let mut rest = op.rest(done).filter(|rest| !rest.is_empty())?;
+    if !crate::driver::blocking_stream(fd) {
+        return None;
+    }
+    Some(match attempt_syscall(&mut rest) {
+        Attempt::Done(res) => Attempted::Done(Ok(res)),
+        Attempt::WouldBlock { fd, events } => Attempted::WouldBlock { fd, events },
+    })
+}
+
+/// # Safety
+/// `ptr` must point to a live `O`.
+unsafe fn has_rest_in_arena<O: Op>(ptr: *const (), done: usize) -> bool {
+    // SAFETY: the caller's contract.
+    let op = unsafe { &*ptr.cast::<O>() };
+    op.rest(done).is_some_and(|rest| !rest.is_empty())
 }
