@@ -1197,7 +1197,7 @@ impl Core {
             // request by the block layer, as fio's batched submission gets them.
             if refilled && ready.is_some() {
                 let unsubmitted = d.ring.sq_pending();
-                let in_kernel = (d.completions.in_flight as u32).saturating_sub(unsubmitted);
+                let in_kernel = d.completions.in_flight.saturating_sub(unsubmitted);
                 if unsubmitted > 0 && in_kernel > 0 && in_kernel <= unsubmitted {
                     d.flush_queued();
                 }

@@ -289,14 +289,13 @@ impl Core {
                 // SAFETY: as above.
                 unsafe { (q.fns.attempt)(q.op, q.fallback) }
             };
+            // SAFETY: as above.
+            let has_rest = |done: usize| unsafe { (q.fns.has_rest)(q.op, done) };
             let attempted = match attempted {
                 // Part of a write to a blocking pipe or socket, written without waiting: the
                 // rest follows as write(2) would write it (a failure after some bytes gives
                 // their count, as write(2) does).
-                // SAFETY: as above.
-                Attempted::Done(Ok(n))
-                    if n > 0 && unsafe { (q.fns.has_rest)(q.op, q.partial + n as usize) } =>
-                {
+                Attempted::Done(Ok(n)) if n > 0 && has_rest(q.partial + n as usize) => {
                     // Tried again at once: the rest, if any is left (else its total).
                     q.partial += n as usize;
                     progressed = true;
