@@ -697,7 +697,9 @@ fn a_vfork_child_leaves_its_parents_thread_state_alone() {
         // The parent's thread then gets a ring of its own that works.
         warm();
         let before = uring_os::stats();
-        uring_os::nop().unwrap();
+        // Under a timeout, so that Dispatch::Auto (which sends single calls to the syscall)
+        // takes the ring too.
+        uring_os::with_timeout(Duration::from_secs(3600), uring_os::nop).unwrap();
         let after = uring_os::stats();
         (status, after.ops - before.ops, uring_os::status().backend)
     })
