@@ -6,7 +6,17 @@
 //! of the per-round ratios (uring_os time / std time: below 1 is faster). Cold rows drop the
 //! page cache before each timed pass (root only; skipped with a reason otherwise).
 //! `--quick` runs a few rounds of a few operations, for CI: it judges nothing. `--only TEXT`
-//! runs just the rows whose name contains TEXT (`--only fs::write`).
+//! runs just the rows whose name contains TEXT (`--only fs::write`); `--only programs` runs
+//! just the program rows.
+//!
+//! After the function tables come the program rows: `examples/walk.rs`, `cp_r.rs` and
+//! `echo.rs`, std programs of which only the `use` lines differ between the two builds in one
+//! binary (`--std` picks std's modules), timed as whole processes. The bench runs
+//! `cargo build --example walk --example cp_r --example echo` in its own profile first
+//! (through `$CARGO`, which `cargo run` sets; a no-op when they are up to date, and it keeps a
+//! stale binary from being measured), then takes them from its own directory; run without
+//! cargo, it uses the binaries it finds there and skips the rows, saying why, if they are
+//! missing. See `programs` for the tree, the pairs and the checks.
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -191,6 +201,14 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
+    if only.as_deref() != Some("programs") {
+        functions(quick, only.clone());
+    }
+    programs(quick, only.as_deref());
+}
+
+/// The function rows: warm, then cold.
+fn functions(quick: bool, only: Option<String>) {
     let b = if quick {
         Bench {
             rounds: 3,
@@ -525,4 +543,342 @@ fn main() {
             );
         },
     );
+}
+
+/// The example programs' binaries (`walk`, `cp_r`, `echo`), in this executable's directory.
+/// Under `cargo run`, cargo first builds them in this executable's profile (a no-op when
+/// they are up to date); `Err(reason)` when they are still missing.
+fn program_binaries() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("no current executable: {e}"))?;
+    let dir = exe.parent().ok_or("no executable directory")?.to_path_buf();
+    // `target/<profile>/examples/bench_std`: cargo names the dev profile's directory `debug`.
+    let profile = match dir
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|p| p.to_str())
+    {
+        Some("debug") | None => "dev".to_string(),
+        Some(p) => p.to_string(),
+    };
+    if let (Ok(cargo), Ok(manifest_dir)) =
+        (std::env::var("CARGO"), std::env::var("CARGO_MANIFEST_DIR"))
+    {
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "--profile", &profile])
+            .args([
+                "--example",
+                "walk",
+                "--example",
+                "cp_r",
+                "--example",
+                "echo",
+            ])
+            .arg("--manifest-path")
+            .arg(Path::new(&manifest_dir).join("Cargo.toml"))
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("building the example programs failed ({status})"));
+        }
+    }
+    for name in ["walk", "cp_r", "echo"] {
+        if !dir.join(name).exists() {
+            return Err(format!(
+                "{name} is not built: cargo build --release --example walk --example cp_r --example echo"
+            ));
+        }
+    }
+    Ok(dir)
+}
+
+/// Fills `buf` with pseudo-random bytes (xorshift: the data only needs to differ from file
+/// to file, and /dev/urandom would dominate the tree's making).
+fn fill(buf: &mut [u8], seed: &mut u64) {
+    for chunk in buf.chunks_mut(8) {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        chunk.copy_from_slice(&seed.to_le_bytes()[..chunk.len()]);
+    }
+}
+
+/// The program rows' tree under `root`: `dirs` directories of `per_dir` files of 4 KiB,
+/// `large` files of `large_size` bytes in `big/`, and a symlink to the first directory.
+fn make_tree(root: &Path, dirs: usize, per_dir: usize, large: usize, large_size: usize) {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut small = vec![0u8; 4096];
+    for d in 0..dirs {
+        let dir = root.join(format!("d{d:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..per_dir {
+            fill(&mut small, &mut seed);
+            std::fs::write(dir.join(format!("f{f:03}")), &small).unwrap();
+        }
+    }
+    let big = root.join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    let mut data = vec![0u8; large_size];
+    for i in 0..large {
+        fill(&mut data, &mut seed);
+        std::fs::write(big.join(format!("b{i}")), &data).unwrap();
+    }
+    std::os::unix::fs::symlink("d000", root.join("link")).unwrap();
+}
+
+fn sync() {
+    // SAFETY: sync(2) has no arguments.
+    unsafe { libc::sync() };
+}
+
+/// One whole-process run of `bin` with `args`: wall seconds, stdout and stderr. Panics if
+/// the program fails.
+fn run_program(bin: &Path, args: &[String]) -> (f64, Vec<u8>, Vec<u8>) {
+    let start = Instant::now();
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let secs = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "{} {} failed ({}): {}",
+        bin.display(),
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (secs, out.stdout, out.stderr)
+}
+
+/// A program of the program rows: the same binary runs uring_os's build, and std's with
+/// `--std`.
+struct Program<'a> {
+    name: String,
+    bin: PathBuf,
+    /// The arguments of run number `serial` (a copy needs a new destination each time).
+    args: &'a dyn Fn(usize) -> Vec<String>,
+    /// Untimed, after each run: removes what run `serial` wrote.
+    after: &'a dyn Fn(usize),
+    /// Parses a rate (round trips/s) the program printed on stderr, to show next to times.
+    rate: Option<fn(&[u8]) -> f64>,
+}
+
+/// Times `pairs` pairs of whole runs of `p`, uring_os's build first in odd pairs (1, 3, ...)
+/// and std's first in even ones, `sync` before every run; warm: one untimed run of each
+/// first; cold: the page cache, dentries and inodes dropped before every run. Checks that
+/// every run printed the same stdout, and prints one row: median times, the median of the
+/// per-pair ratios (uring_os / std: below 1 is faster) and their range.
+fn program_row(p: &Program, cache: &str, pairs: usize, serial: &mut usize) {
+    let cold = cache == "cold";
+    let mut expected: Option<Vec<u8>> = None;
+    let mut once = |std: bool| {
+        *serial += 1;
+        let mut args = (p.args)(*serial);
+        if std {
+            args.push("--std".into());
+        }
+        if cold {
+            drop_caches();
+        } else {
+            sync();
+        }
+        let (secs, stdout, stderr) = run_program(&p.bin, &args);
+        (p.after)(*serial);
+        match &expected {
+            None => expected = Some(stdout),
+            Some(e) => assert!(
+                *e == stdout,
+                "{}: the outputs differ ({}):\n{}\nagainst\n{}",
+                p.name,
+                if std { "std" } else { "uring_os" },
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(e)
+            ),
+        }
+        (secs, p.rate.map(|rate| rate(&stderr)))
+    };
+    if !cold {
+        once(false);
+        once(true);
+    }
+    let (mut ours, mut std, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 1..=pairs {
+        let (o, s) = if pair % 2 == 1 {
+            let o = once(false);
+            (o, once(true))
+        } else {
+            let s = once(true);
+            (once(false), s)
+        };
+        ratio.push(o.0 / s.0);
+        ours.push(o);
+        std.push(s);
+    }
+    let show = |runs: &[(f64, Option<f64>)]| {
+        let secs = median(runs.iter().map(|r| r.0).collect());
+        match runs[0].1 {
+            Some(_) => format!(
+                "{secs:.3} s ({:.0} round trips/s)",
+                median(runs.iter().map(|r| r.1.unwrap()).collect())
+            ),
+            None => format!("{secs:.3} s"),
+        }
+    };
+    let (lo, hi) = ratio
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    println!(
+        "| {} | {cache} | {pairs} | {} | {} | {:.2} | {lo:.2}–{hi:.2} |",
+        p.name,
+        show(&std),
+        show(&ours),
+        median(ratio.clone()),
+    );
+}
+
+/// The program rows: `walk` (reads and checksums every file of a tree), `cp_r` (copies it
+/// to a new directory each run, removed after the run, untimed) and `echo` (server and load
+/// client in one process, on loopback), each as whole processes, uring_os's build against
+/// std's.
+///
+/// The tree: 100 directories of 100 files of 4 KiB, 4 files of 8 MiB and a symlink
+/// (`--quick`: 4 directories of 25 files, one file of 1 MiB). Before the timed runs, the two
+/// builds of `cp_r` each copy the tree once and std's `walk --list` of both copies must equal
+/// its listing of the tree. Warm and cold rows for `walk` and `cp_r` (cold only where
+/// /proc/sys/vm/drop_caches is writable; otherwise skipped with the reason); `echo` has no
+/// files, so one row.
+fn programs(quick: bool, only: Option<&str>) {
+    let wanted = |name: &str| only.is_none_or(|o| o == "programs" || name.contains(o));
+    if !["walk", "cp_r", "echo"].iter().any(|n| wanted(n)) {
+        return;
+    }
+    println!();
+    let bin = match program_binaries() {
+        Ok(bin) => bin,
+        Err(reason) => {
+            println!("program rows skipped: {reason}");
+            return;
+        }
+    };
+    let (dirs, per_dir, large, large_size, pairs) = if quick {
+        (4, 25, 1, 1 << 20, 3)
+    } else {
+        (100, 100, 4, 8 << 20, 7)
+    };
+    let (conns, msgs, size) = if quick { (2, 300, 64) } else { (4, 10_000, 64) };
+    let tmp = tempfile::tempdir().unwrap();
+    let (tree, out) = (tmp.path().join("tree"), tmp.path().join("out"));
+    std::fs::create_dir_all(&out).unwrap();
+    make_tree(&tree, dirs, per_dir, large, large_size);
+    let cold_ok = can_drop_caches();
+    println!(
+        "tree: {} files of 4 KiB in {dirs} directories, {large} of {} MiB, a symlink; echo: {conns} connections x {msgs} round trips of {size} B",
+        dirs * per_dir,
+        large_size >> 20
+    );
+    let tree_arg = tree.display().to_string();
+    let copy = |serial: usize| out.join(format!("copy{serial}"));
+    let listing = |dir: &Path| {
+        run_program(
+            &bin.join("walk"),
+            &[dir.display().to_string(), "--list".into(), "--std".into()],
+        )
+        .1
+    };
+    if wanted("cp_r") {
+        let want = listing(&tree);
+        for std in [false, true] {
+            let mut args = vec![tree_arg.clone(), copy(0).display().to_string()];
+            if std {
+                args.push("--std".into());
+            }
+            run_program(&bin.join("cp_r"), &args);
+            assert!(
+                listing(&copy(0)) == want,
+                "cp_r{}: the copy differs from the tree",
+                if std { " --std" } else { "" }
+            );
+            std::fs::remove_dir_all(copy(0)).unwrap();
+        }
+        println!("cp_r: both builds' copies list as the tree does (walk --list)");
+    }
+    println!();
+    println!(
+        "| program (whole process) | cache | pairs | std (median) | uring_os (median) | ratio (median of pairs) | min–max |"
+    );
+    println!("|---|---|--:|--:|--:|--:|--:|");
+    let walk_args = |_| vec![tree_arg.clone()];
+    let cp_args = |serial| vec![tree_arg.clone(), copy(serial).display().to_string()];
+    let nothing = |_| {};
+    let remove_copy = |serial| std::fs::remove_dir_all(copy(serial)).unwrap();
+    let echo_args = |_| {
+        [
+            "load",
+            "--conns",
+            &conns.to_string(),
+            "--msgs",
+            &msgs.to_string(),
+            "--size",
+            &size.to_string(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let rate: fn(&[u8]) -> f64 = |stderr| {
+        String::from_utf8_lossy(stderr)
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let programs = [
+        Program {
+            name: "`walk`: read + checksum every file".into(),
+            bin: bin.join("walk"),
+            args: &walk_args,
+            after: &nothing,
+            rate: None,
+        },
+        Program {
+            name: "`cp_r`: copy the tree".into(),
+            bin: bin.join("cp_r"),
+            args: &cp_args,
+            after: &remove_copy,
+            rate: None,
+        },
+        Program {
+            name: format!("`echo load`: {conns} connections, one thread each"),
+            bin: bin.join("echo"),
+            args: &echo_args,
+            after: &nothing,
+            rate: Some(rate),
+        },
+    ];
+    let mut serial = 0;
+    for (key, p) in ["walk", "cp_r", "echo"].iter().zip(&programs) {
+        if !wanted(key) {
+            continue;
+        }
+        let caches: &[&str] = if *key == "echo" {
+            &["warm"]
+        } else {
+            &["warm", "cold"]
+        };
+        for &cache in caches {
+            if cache == "cold" && !cold_ok {
+                println!(
+                    "| {} | cold | skipped: /proc/sys/vm/drop_caches is not writable (needs root) | | | | |",
+                    p.name
+                );
+                continue;
+            }
+            program_row(
+                p,
+                cache,
+                if cache == "cold" { pairs.min(5) } else { pairs },
+                &mut serial,
+            );
+        }
+    }
 }
