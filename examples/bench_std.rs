@@ -658,8 +658,6 @@ struct Program<'a> {
     bin: PathBuf,
     /// The arguments of run number `serial` (a copy needs a new destination each time).
     args: &'a dyn Fn(usize) -> Vec<String>,
-    /// Untimed, after each run: removes what run `serial` wrote.
-    after: &'a dyn Fn(usize),
     /// Parses a rate (round trips/s) the program printed on stderr, to show next to times.
     rate: Option<fn(&[u8]) -> f64>,
 }
@@ -684,7 +682,6 @@ fn program_row(p: &Program, cache: &str, pairs: usize, serial: &mut usize) {
             sync();
         }
         let (secs, stdout, stderr) = run_program(&p.bin, &args);
-        (p.after)(*serial);
         match &expected {
             None => expected = Some(stdout),
             Some(e) => assert!(
@@ -738,9 +735,13 @@ fn program_row(p: &Program, cache: &str, pairs: usize, serial: &mut usize) {
 }
 
 /// The program rows: `walk` (reads and checksums every file of a tree), `cp_r` (copies it
-/// to a new directory each run, removed after the run, untimed) and `echo` (server and load
-/// client in one process, on loopback), each as whole processes, uring_os's build against
-/// std's.
+/// to a new directory each run) and `echo` (server and load client in one process, on
+/// loopback), each as whole processes, uring_os's build against std's.
+///
+/// The copies are removed only after the last program row, untimed: on the ext4 where these
+/// rows were first measured, creating 10,000 files right after deleting as many took 2 to
+/// 6 s instead of 0.24 s (both builds alike), which deleting each copy after its run would
+/// have added to the next run, at random.
 ///
 /// The tree: 100 directories of 100 files of 4 KiB, 4 files of 8 MiB and a symlink
 /// (`--quick`: 4 directories of 25 files, one file of 1 MiB). Before the timed runs, the two
@@ -789,17 +790,17 @@ fn programs(quick: bool, only: Option<&str>) {
     if wanted("cp_r") {
         let want = listing(&tree);
         for std in [false, true] {
-            let mut args = vec![tree_arg.clone(), copy(0).display().to_string()];
+            let check = out.join(if std { "check-std" } else { "check-uring_os" });
+            let mut args = vec![tree_arg.clone(), check.display().to_string()];
             if std {
                 args.push("--std".into());
             }
             run_program(&bin.join("cp_r"), &args);
             assert!(
-                listing(&copy(0)) == want,
+                listing(&check) == want,
                 "cp_r{}: the copy differs from the tree",
                 if std { " --std" } else { "" }
             );
-            std::fs::remove_dir_all(copy(0)).unwrap();
         }
         println!("cp_r: both builds' copies list as the tree does (walk --list)");
     }
@@ -810,8 +811,6 @@ fn programs(quick: bool, only: Option<&str>) {
     println!("|---|---|--:|--:|--:|--:|--:|");
     let walk_args = |_| vec![tree_arg.clone()];
     let cp_args = |serial| vec![tree_arg.clone(), copy(serial).display().to_string()];
-    let nothing = |_| {};
-    let remove_copy = |serial| std::fs::remove_dir_all(copy(serial)).unwrap();
     let echo_args = |_| {
         [
             "load",
@@ -837,21 +836,18 @@ fn programs(quick: bool, only: Option<&str>) {
             name: "`walk`: read + checksum every file".into(),
             bin: bin.join("walk"),
             args: &walk_args,
-            after: &nothing,
             rate: None,
         },
         Program {
             name: "`cp_r`: copy the tree".into(),
             bin: bin.join("cp_r"),
             args: &cp_args,
-            after: &remove_copy,
             rate: None,
         },
         Program {
             name: format!("`echo load`: {conns} connections, one thread each"),
             bin: bin.join("echo"),
             args: &echo_args,
-            after: &nothing,
             rate: Some(rate),
         },
     ];
