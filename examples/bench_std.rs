@@ -774,7 +774,7 @@ fn programs(quick: bool, only: Option<&str>) {
     let (dirs, per_dir, large, large_size, pairs) = if quick {
         (4, 25, 1, 1 << 20, 3)
     } else {
-        (100, 100, 4, 8 << 20, 7)
+        (100, 100, 4, 8 << 20, 11)
     };
     let (conns, msgs, size) = if quick { (2, 300, 64) } else { (4, 10_000, 64) };
     let tmp = tempfile::tempdir().unwrap();
@@ -881,7 +881,7 @@ fn programs(quick: bool, only: Option<&str>) {
             program_row(
                 p,
                 cache,
-                if cache == "cold" { pairs.min(5) } else { pairs },
+                if cache == "cold" { pairs.min(7) } else { pairs },
                 cold_ok,
                 &mut serial,
             );
