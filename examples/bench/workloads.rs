@@ -87,18 +87,22 @@ pub fn run_all(b: &mut Bench) -> io::Result<()> {
         odirect(b, &data)?;
     }
     let mut streamed = false;
-    for (i, row) in ["stream-4k", "stream-128k"].into_iter().enumerate() {
+    for (row, size, random) in [
+        ("random-4k", 0, true),
+        ("stream-4k", 0, false),
+        ("stream-128k", 1, false),
+    ] {
         if b.selected(row) {
-            stream_row(b, &data, row, i)?;
+            stream_row(b, &data, row, size, random)?;
             streamed = true;
         }
     }
     if streamed && b.cfg.child.is_none() {
         b.notes.push(
-            "stream rows: not re-run under Dispatch::Auto or URING_OS=off (without a ring a \
-             stream runs its reads one after another, as the pread loop does); the ratios \
-             to fio are the median of the ratios within each round, where the two ran side \
-             by side"
+            "random-4k and stream rows: not re-run under Dispatch::Auto or URING_OS=off \
+             (without a ring a stream runs its reads one after another, as the pread loop \
+             does); the ratios to fio are the median of the ratios within each round, where \
+             the two ran side by side"
                 .into(),
         );
     }
@@ -830,10 +834,18 @@ fn fio<'a>(b: &Bench, name: &str, path: &'a Path, len: u64, args: Vec<String>) -
 const STREAM_BLOCKS: [usize; 2] = [4 << 10, 128 << 10];
 
 /// A streaming row: one O_DIRECT file read from start to end (and around again) in blocks of
-/// `STREAM_BLOCKS[size]`, 32 in flight, as fio's `--rw=read`: a pread loop, uring_os's
-/// `s.stream` on a fixed file with its registered buffers, a hand ring doing the same, and
-/// fio with the same settings, once as told and once with batched submission.
-fn stream_row(b: &mut Bench, data: &Data, row: &'static str, size: usize) -> io::Result<()> {
+/// `STREAM_BLOCKS[size]`, 32 in flight, as fio's `--rw=read`; or, `random`, 4 KiB blocks at
+/// random offsets (the odirect row's sequence), as fio's `--rw=randread`. Its variants: a
+/// pread loop, uring_os's `s.stream` on a fixed file with its registered buffers, groups of
+/// 32 `s.pread` on the same, a hand ring doing the same, and fio with the same settings, once
+/// as told and once with batched submission.
+fn stream_row(
+    b: &mut Bench,
+    data: &Data,
+    row: &'static str,
+    size: usize,
+    random: bool,
+) -> io::Result<()> {
     const DEPTH: usize = 32;
     // The main run only: the re-runs would time a pread loop under another name (without a
     // ring a stream runs its reads one after another), and fio does not depend on the policy.
@@ -851,9 +863,31 @@ fn stream_row(b: &mut Bench, data: &Data, row: &'static str, size: usize) -> io:
     let bs = STREAM_BLOCKS[size];
     let kib = bs >> 10;
     let blocks = len / bs as u64;
-    let offset = move |i: u64| (i % blocks) * bs as u64;
     let reads = b.cfg.n.stream_reads[size];
     let qd1 = b.cfg.n.stream_qd1[size];
+    // Random: the offsets every variant reads, in order (the pread loop the first `qd1`):
+    // each block at most once, as fio's random map has it, in a shuffled order.
+    let random_offsets: Vec<u64> = if random {
+        let mut rng = Rng(42);
+        let mut order: Vec<u64> = (0..blocks).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let count = reads.max(qd1) as usize;
+        (0..count)
+            .map(|i| order[i % order.len()] * bs as u64)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let random_offsets = &random_offsets[..];
+    let offset = move |i: u64| {
+        if random {
+            random_offsets[i as usize]
+        } else {
+            (i % blocks) * bs as u64
+        }
+    };
     let fd = file.as_raw_fd();
     // Whether every pool buffer was registered with the ring (its reads READ_FIXED).
     let registered = std::rc::Rc::new(std::cell::Cell::new(true));
@@ -935,11 +969,13 @@ fn stream_row(b: &mut Bench, data: &Data, row: &'static str, size: usize) -> io:
             move |h| hand_stream(h, &mut b2, bs, reads, offset, fd),
         ),
     ];
-    // The same reads as the uring_os variants: from the start of the file, `reads` of them.
+    // As many reads as the uring_os variants make: from the start of the file, or (random)
+    // at offsets of fio's own choosing.
     let io_size = reads * bs as u64;
+    let rw = if random { "randread" } else { "read" };
     let mut args: Vec<String> = [
-        "--name=read".to_string(),
-        "--rw=read".into(),
+        format!("--name={rw}"),
+        format!("--rw={rw}"),
         format!("--bs={kib}k"),
         format!("--io_size={io_size}"),
     ]
@@ -953,11 +989,17 @@ fn stream_row(b: &mut Bench, data: &Data, row: &'static str, size: usize) -> io:
     variants.extend([plain, batched]);
     b.measure(row, "read", variants);
     if ran_fio {
+        let which = if random {
+            "as many reads as the uring_os variants, at random offsets of fio's choosing, \
+             each block at most once, as the uring_os variants read theirs"
+        } else {
+            "the reads of the uring_os variants, from the start of the file"
+        };
         b.notes.push(format!(
             "{row}: fio runs as `fio --filename=FILE --ioengine=io_uring --iodepth=32 \
-             --direct=1 --numjobs=1 --output-format=json --size={len} --name=read --rw=read \
-             --bs={kib}k --io_size={io_size} {FIO_STREAM}` (the reads of the uring_os \
-             variants, from the start of the file), and the second fio line adds `{}`",
+             --direct=1 --numjobs=1 --output-format=json --size={len} --name={rw} --rw={rw} \
+             --bs={kib}k --io_size={io_size} {FIO_STREAM}` ({which}), and the second fio line \
+             adds `{}`",
             FIO_BATCH.join(" ")
         ));
     }
