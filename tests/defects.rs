@@ -707,9 +707,7 @@ fn a_vfork_child_leaves_its_parents_thread_state_alone() {
     .unwrap();
     assert_eq!(status.0, 0, "the child's calls");
     assert_eq!(common::drain(&reader), "child");
-    // Under Dispatch::Auto a single nop runs as a syscall by design.
-    let auto = std::env::var("URING_OS_DISPATCH").is_ok_and(|v| v.trim() == "auto");
-    if matches!(status.2, uring_os::Backend::IoUring { .. }) && !auto {
+    if matches!(status.2, uring_os::Backend::IoUring { .. }) {
         assert_eq!(status.1, 1, "the parent's nop went through its ring");
     }
 }
