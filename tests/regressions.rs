@@ -509,3 +509,102 @@ fn a_fifo_reader_never_waits_for_a_writer_that_came_and_went() {
         assert_eq!(got, b"0123456789", "round {i}");
     }
 }
+
+/// 4 KiB aligned, as `O_DIRECT` transfers need.
+#[repr(C, align(4096))]
+struct Aligned([u8; 8192]);
+
+/// Opens `path` twice with `O_DIRECT` (one fd for libc, one for uring_os), or `None` where
+/// the file system refuses it.
+fn direct_twins(path: &Path) -> Option<(std::fs::File, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)
+    };
+    match (open(), open()) {
+        (Ok(a), Ok(b)) => Some((a, b)),
+        (Err(e), _) | (_, Err(e)) => {
+            println!("skipped: O_DIRECT refused here ({e})");
+            None
+        }
+    }
+}
+
+fn position(fd: &impl AsRawFd) -> i64 {
+    // SAFETY: lseek on an open fd, moving nothing.
+    unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_CUR) }
+}
+
+// Found by the fuzzer: io_uring moves the file position of a read or write at the position
+// only when the transfer completes at submission; an O_DIRECT one completes later, from the
+// device, and left the position where it was (read(2) moves it).
+#[test]
+fn transfers_at_the_position_of_an_o_direct_file_move_it_like_the_syscalls() {
+    let _serial = serial();
+    // On the disk's file system (the crate's directory): tmpfs may complete O_DIRECT at once.
+    let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let path = dir.path().join("direct");
+    std::fs::write(&path, vec![b'x'; 8192 + 5]).unwrap();
+    let Some((theirs, ours)) = direct_twins(&path) else {
+        return;
+    };
+    let mut buf = Box::new(Aligned([0; 8192]));
+    let p = buf.0.as_mut_ptr();
+    // SAFETY (every libc call below): `buf` is valid for 8192 bytes and outlives the call.
+    let libc_read = |len: usize| unsafe { libc::read(theirs.as_raw_fd(), p.cast(), len) };
+    let libc_write = |len: usize| unsafe { libc::write(theirs.as_raw_fd(), p.cast(), len) };
+    for round in 0..20 {
+        // SAFETY: both fds are open; back to the start of the file.
+        unsafe {
+            libc::lseek(theirs.as_raw_fd(), 0, libc::SEEK_SET);
+            libc::lseek(ours.as_raw_fd(), 0, libc::SEEK_SET);
+        }
+        let steps: [(&str, isize, io::Result<usize>); 4] = [
+            ("read", libc_read(4096), uring_os::read(&ours, &mut buf.0[..4096])),
+            ("write", libc_write(4096), uring_os::write(&ours, &buf.0[..4096])),
+            ("short read", libc_read(8192), uring_os::read(&ours, &mut buf.0[..8192])),
+            ("read at the end", libc_read(4096), uring_os::read(&ours, &mut buf.0[..4096])),
+        ];
+        for (what, libc_res, res) in steps {
+            assert_eq!(res.unwrap() as isize, libc_res, "round {round}: {what}");
+        }
+        assert_eq!(position(&ours), position(&theirs), "round {round}: position");
+        // Vectored, from the start again.
+        // SAFETY: both fds are open.
+        unsafe {
+            libc::lseek(theirs.as_raw_fd(), 0, libc::SEEK_SET);
+            libc::lseek(ours.as_raw_fd(), 0, libc::SEEK_SET);
+        }
+        let iov = libc::iovec {
+            iov_base: p.cast(),
+            iov_len: 4096,
+        };
+        // SAFETY: one iovec over `buf`.
+        let theirs_n = unsafe { libc::writev(theirs.as_raw_fd(), &iov, 1) };
+        let ours_n = uring_os::writev(&ours, &[io::IoSlice::new(&buf.0[..4096])]).unwrap();
+        assert_eq!(ours_n as isize, theirs_n, "round {round}: writev");
+        // SAFETY: one iovec over `buf`.
+        let theirs_n = unsafe { libc::readv(theirs.as_raw_fd(), &iov, 1) };
+        let ours_n = uring_os::readv(&ours, &mut [io::IoSliceMut::new(&mut buf.0[..4096])]);
+        assert_eq!(ours_n.unwrap() as isize, theirs_n, "round {round}: readv");
+        assert_eq!(position(&ours), position(&theirs), "round {round}: position after readv");
+    }
+    // A batch's reads at the position, on the caller's O_DIRECT fd.
+    // SAFETY: both fds are open.
+    unsafe {
+        libc::lseek(theirs.as_raw_fd(), 0, libc::SEEK_SET);
+        libc::lseek(ours.as_raw_fd(), 0, libc::SEEK_SET);
+    }
+    let libc_n = libc_read(4096);
+    let n = uring_os::batch(|s| {
+        let b = s.buffer(4096);
+        s.read(&ours, b).wait()
+    })
+    .unwrap();
+    assert_eq!(n as isize, libc_n, "batch read");
+    assert_eq!(position(&ours), position(&theirs), "position after a batch read");
+}

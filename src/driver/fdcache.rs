@@ -66,7 +66,12 @@ impl FdCache {
     }
 
     /// Whether `fd` is a file without `O_DIRECT` (a non-blocking read of it never waits for
-    /// the device), cached per fd number like `seekable`. A stale entry only costs speed.
+    /// the device, and a read or write at its position moves the position through the
+    /// ring), cached per fd number like `seekable`. A stale entry — a number seen without
+    /// `O_DIRECT`, then given `O_DIRECT` by `fcntl(F_SETFL)` or replaced by an `O_DIRECT`
+    /// file behind the crate's back — costs speed, and a read or write at the file position
+    /// there leaves the position where it was.
+    #[inline]
     pub(crate) fn buffered(&mut self, fd: RawFd) -> bool {
         let Ok(index) = usize::try_from(fd) else {
             return false;
@@ -75,6 +80,11 @@ impl FdCache {
         if self.buffered.get(word).is_some_and(|w| w & bit != 0) {
             return true;
         }
+        self.check_buffered(fd, index)
+    }
+
+    #[cold]
+    fn check_buffered(&mut self, fd: RawFd, index: usize) -> bool {
         let direct = fd_flags(fd).is_none_or(|flags| flags & libc::O_DIRECT != 0);
         if direct || index >= MAX_CACHED_FD {
             return false;

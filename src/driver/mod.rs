@@ -94,10 +94,13 @@ impl Driver {
     /// Whether `op`, with these arguments, can go through the ring and give the syscall's
     /// answer there. An operation at an explicit offset on a file that has none (a pipe, a
     /// socket) cannot: io_uring would ignore the offset where pread(2) fails with `ESPIPE`,
-    /// so it runs as the syscall, which gives that error.
+    /// so it runs as the syscall, which gives that error. Nor can a read or write at the file
+    /// position of an `O_DIRECT` file: io_uring would leave the position where it was.
     #[inline]
     pub(crate) fn fits<O: Op>(&mut self, op: &O) -> bool {
-        op.fits_ring() && op.positioned_fd().is_none_or(|fd| self.fds.seekable(fd))
+        op.fits_ring()
+            && op.positioned_fd().is_none_or(|fd| self.fds.seekable(fd))
+            && op.current_position_fd().is_none_or(|fd| self.fds.buffered(fd))
     }
 
     /// Moves every ready completion into the batch slots.

@@ -16,13 +16,18 @@ use crate::sys::syscall as sc;
 use crate::sys::*;
 
 /// The fd hooks of a read or write at `self.offset` on `self.fd`: an explicit offset needs a
-/// seekable fd (`ESPIPE` else), and on a pipe or socket the call may wait.
+/// seekable fd (`ESPIPE` else), the file position a file without `O_DIRECT`, and on a pipe
+/// or socket the call may wait.
 macro_rules! transfer_fd {
     (write: $write:expr) => {
         main_fd!();
         #[inline]
         fn positioned_fd(&self) -> Option<RawFd> {
             (self.offset != CURRENT_POSITION).then_some(self.fd)
+        }
+        #[inline]
+        fn current_position_fd(&self) -> Option<RawFd> {
+            (self.offset == CURRENT_POSITION).then_some(self.fd)
         }
         #[inline]
         fn waits_on(&self) -> Option<FdWait> {

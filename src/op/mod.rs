@@ -193,6 +193,14 @@ pub(crate) trait Op: Sized {
     fn positioned_fd(&self) -> Option<RawFd> {
         None
     }
+    /// The fd of an operation at the file position (read, write, readv, writev), which must
+    /// not be an `O_DIRECT` file for the ring to answer as the syscall does: io_uring moves
+    /// the file position only when the transfer completes at submission, and an `O_DIRECT`
+    /// transfer completes later, from the device, leaving the position where it was.
+    #[inline]
+    fn current_position_fd(&self) -> Option<RawFd> {
+        None
+    }
     /// The fd the operation may wait on, and how; see [`FdWait`].
     #[inline]
     fn waits_on(&self) -> Option<FdWait> {
