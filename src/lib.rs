@@ -112,6 +112,8 @@ pub use timeout::with_timeout;
 /// (`uring_os::libc::O_RDONLY`, `uring_os::libc::MSG_NOSIGNAL`, ...) without a dependency
 /// of your own.
 pub use libc;
+#[doc(hidden)]
+pub use op::with_unread_iovecs;
 
 /// The README's examples, run as doctests so they never rot.
 #[doc = include_str!("../README.md")]

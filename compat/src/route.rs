@@ -259,7 +259,9 @@ pub(crate) unsafe fn readv(fd: c_int, iov: *const libc::iovec, count: c_int) -> 
     let fd = transfer_fd(fd, false)?;
     // SAFETY: the caller's iovecs.
     let bufs = unsafe { iov_mut_arg(iov, count) }?;
-    Ok(restartable(|| uring_os::readv(fd, bufs)))
+    Ok(restartable(|| {
+        uring_os::with_unread_iovecs(|| uring_os::readv(fd, bufs))
+    }))
 }
 
 /// writev(2).
@@ -270,7 +272,9 @@ pub(crate) unsafe fn writev(fd: c_int, iov: *const libc::iovec, count: c_int) ->
     let fd = transfer_fd(fd, false)?;
     // SAFETY: the caller's iovecs.
     let bufs = unsafe { iov_arg(iov, count) }?;
-    Ok(restartable(|| uring_os::writev(fd, bufs)))
+    Ok(restartable(|| {
+        uring_os::with_unread_iovecs(|| uring_os::writev(fd, bufs))
+    }))
 }
 
 /// preadv(2).
@@ -286,7 +290,9 @@ pub(crate) unsafe fn preadv(
     let fd = transfer_fd(fd, true)?;
     // SAFETY: the caller's iovecs.
     let bufs = unsafe { iov_mut_arg(iov, count) }?;
-    Ok(restartable(|| uring_os::preadv(fd, bufs, off as u64)))
+    Ok(restartable(|| {
+        uring_os::with_unread_iovecs(|| uring_os::preadv(fd, bufs, off as u64))
+    }))
 }
 
 /// pwritev(2).
@@ -302,7 +308,9 @@ pub(crate) unsafe fn pwritev(
     let fd = transfer_fd(fd, true)?;
     // SAFETY: the caller's iovecs.
     let bufs = unsafe { iov_arg(iov, count) }?;
-    Ok(restartable(|| uring_os::pwritev(fd, bufs, off as u64)))
+    Ok(restartable(|| {
+        uring_os::with_unread_iovecs(|| uring_os::pwritev(fd, bufs, off as u64))
+    }))
 }
 
 // ---- open and close ----

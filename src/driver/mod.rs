@@ -100,7 +100,9 @@ impl Driver {
     pub(crate) fn fits<O: Op>(&mut self, op: &O) -> bool {
         op.fits_ring()
             && op.positioned_fd().is_none_or(|fd| self.fds.seekable(fd))
-            && op.current_position_fd().is_none_or(|fd| self.fds.buffered(fd))
+            && op
+                .current_position_fd()
+                .is_none_or(|fd| self.fds.buffered(fd))
     }
 
     /// Moves every ready completion into the batch slots.

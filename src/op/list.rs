@@ -76,6 +76,44 @@ macro_rules! punted_path {
     };
 }
 
+thread_local! {
+    /// Set while the LD_PRELOAD shim passes a program's iovecs, which may not be readable.
+    static IOVECS_UNREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the iovecs of its vectored calls left unread by the crate: only the kernel
+/// reads them (and answers `EFAULT` for bad ones). For the LD_PRELOAD shim, which passes a
+/// program's iovec arrays as they are; not for Rust callers, whose slices are readable.
+#[doc(hidden)]
+pub fn with_unread_iovecs<R>(f: impl FnOnce() -> R) -> R {
+    let before = IOVECS_UNREAD.replace(true);
+    let res = f();
+    IOVECS_UNREAD.set(before);
+    res
+}
+
+/// Whether a readv or writev of `bufs` may go through the ring: not when it transfers no
+/// bytes at all, which readv(2)/writev(2) answer with 0 before the file sees the call, where
+/// through io_uring the file answers (and a socket reports, and forgets, a pending error).
+/// Iovecs the crate may not read (see [`with_unread_iovecs`]) go to the ring, and
+/// [`vectored_nothing`] mends the answer.
+#[inline]
+fn transfers_something(bufs: &[impl std::ops::Deref<Target = [u8]>]) -> bool {
+    IOVECS_UNREAD.get() || bufs.iter().any(|b| !b.is_empty())
+}
+
+/// Whether `res`, the ring's error for a readv or writev of no bytes at all, is one that
+/// readv(2)/writev(2) would not give: they answer 0 as soon as the iovecs are read, before
+/// the file sees the call, where through io_uring the file answers (a socket or pipe without
+/// a peer: `EPIPE`, `ECONNREFUSED`, ...). Only `EBADF`, `EINVAL` and `EFAULT` come before
+/// that point. (Checked after the ring answered, which means it could read the iovecs: the
+/// shim passes the caller's, which may be bad. The file has seen the call: a socket's
+/// pending error it reported is consumed, where the syscalls leave it pending.)
+#[inline]
+fn vectored_nothing(res: i32) -> bool {
+    res != -libc::EBADF && res != -libc::EINVAL && res != -libc::EFAULT
+}
+
 /// Whether a transfer of `len` bytes came back short (fewer than the entry asked for).
 #[inline]
 fn short_of(res: i32, len: usize) -> bool {
@@ -136,6 +174,18 @@ ops! {
         fn short(&self, res: i32) -> bool {
             (res as usize) < total(self.bufs)
         }
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            transfers_something(self.bufs)
+        }
+        #[inline]
+        fn after_ring(&mut self, res: i32) -> i32 {
+            if res < 0 && vectored_nothing(res) && self.bufs.iter().all(|b| b.is_empty()) {
+                0
+            } else {
+                res
+            }
+        }
     };
 
     /// writev(2), pwritev(2).
@@ -148,12 +198,13 @@ ops! {
         fn short(&self, res: i32) -> bool {
             (res as usize) < total(self.bufs)
         }
-        // writev(2) of nothing is 0 before the file sees it; through io_uring a socket or
-        // pipe without a reader answers EPIPE. (Checked after the ring answered, which
-        // means it could read the iovecs: the shim passes the caller's, which may be bad.)
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            transfers_something(self.bufs)
+        }
         #[inline]
         fn after_ring(&mut self, res: i32) -> i32 {
-            if res == -libc::EPIPE && total(self.bufs) == 0 {
+            if res < 0 && vectored_nothing(res) && self.bufs.iter().all(|b| b.is_empty()) {
                 0
             } else {
                 res

@@ -25,6 +25,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 pub(crate) use args::{
     CPath, RawBuf, RawData, RawSockAddr, monotonic_timespec, shutdown_how, timespec,
 };
+pub use list::with_unread_iovecs;
 pub(crate) use list::*;
 pub(crate) use rest::StreamRest;
 
