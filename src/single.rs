@@ -194,6 +194,7 @@ fn on_ring<O: Op>(driver: &mut Driver, op: &mut O) -> Result<i32, Route> {
         return Err(Route::Syscall);
     }
     let res = op.after_ring(res);
+    let res = op.after_ring_on_fd(res);
     if let Some(fd) = op.fd_changed(res) {
         driver.fds.forget(fd);
     }

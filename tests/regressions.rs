@@ -696,3 +696,86 @@ fn vectored_calls_of_nothing_answer_0_and_leave_the_socket_alone() {
         assert_eq!(errno_of(ours_next), libc_errno, "the next send, type {ty}");
     }
 }
+
+/// A loopback IPv4 address whose port nobody listens on.
+fn closed_port() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+fn tcp_socket() -> OwnedFd {
+    // SAFETY: plain integer arguments; the new fd is ours.
+    unsafe {
+        OwnedFd::from_raw_fd(libc::socket(
+            libc::AF_INET,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+        ))
+    }
+}
+
+fn poll_now(fd: &OwnedFd) -> i16 {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN | libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, no wait.
+    assert_eq!(unsafe { libc::poll(&mut pfd, 1, 0) }, 1);
+    pfd.revents
+}
+
+// Found by the fuzzer: a blocking connect(2) that fails once under way (refused, reset,
+// unreachable) disconnects the socket; io_uring took the error and left it half-closed, so
+// poll reported POLLIN too and the next connect answered EALREADY.
+#[test]
+fn a_refused_connect_leaves_the_socket_as_connect_does() {
+    let _serial = serial();
+    warm_up();
+    let addr = closed_port();
+    let std::net::SocketAddr::V4(v4) = addr else {
+        unreachable!()
+    };
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: v4.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*v4.ip()).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let libc_connect = |fd: &OwnedFd| {
+        // SAFETY: a valid sockaddr_in of its size.
+        let res = unsafe {
+            libc::connect(
+                fd.as_raw_fd(),
+                (&raw const sin).cast(),
+                size_of::<libc::sockaddr_in>() as u32,
+            )
+        };
+        (res == 0).then_some(0).ok_or_else(last_errno)
+    };
+    for round in 0..10 {
+        let (theirs, ours) = (tcp_socket(), tcp_socket());
+        let libc_first = libc_connect(&theirs);
+        let ours_first = uring_os::connect(&ours, &addr).map_err(|e| e.raw_os_error());
+        assert_eq!(
+            ours_first.map(|()| 0),
+            libc_first,
+            "round {round}: the connect"
+        );
+        assert_eq!(
+            poll_now(&ours),
+            poll_now(&theirs),
+            "round {round}: poll after it"
+        );
+        // Connecting again, as a retry loop does.
+        let libc_again = libc_connect(&theirs);
+        let ours_again = uring_os::connect(&ours, &addr).map_err(|e| e.raw_os_error());
+        assert_eq!(
+            ours_again.map(|()| 0),
+            libc_again,
+            "round {round}: the next connect"
+        );
+    }
+}

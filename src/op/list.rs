@@ -114,6 +114,60 @@ fn vectored_nothing(res: i32) -> bool {
     res != -libc::EBADF && res != -libc::EINVAL && res != -libc::EFAULT
 }
 
+/// Whether a connect's error is one a TCP connection attempt ends with once under way (the
+/// peer refused or reset it, no route or host answered, it timed out). connect(2) on a
+/// blocking socket then disconnects the socket — its state back to unconnected, ready for
+/// another connect, and `poll` reporting `POLLHUP` alone — where io_uring, which connects
+/// without blocking and takes the error from the socket, leaves it half-closed (`POLLIN`
+/// too, and `EALREADY` for the next connect).
+fn refused_after_trying(res: i32) -> bool {
+    [
+        libc::ECONNREFUSED,
+        libc::ECONNRESET,
+        libc::ECONNABORTED,
+        libc::ETIMEDOUT,
+        libc::EHOSTUNREACH,
+        libc::ENETUNREACH,
+        libc::EHOSTDOWN,
+        libc::ENETDOWN,
+    ]
+    .contains(&-res)
+}
+
+/// Whether `fd` is a TCP socket (a stream socket of IPv4 or IPv6).
+fn is_inet_stream(fd: RawFd) -> bool {
+    let int_opt = |name| {
+        let mut value: i32 = 0;
+        let mut len = size_of::<i32>() as libc::socklen_t;
+        // SAFETY: an int and its length, valid for the call.
+        let res = unsafe {
+            sc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                (&raw mut value).cast(),
+                &mut len,
+            )
+        };
+        (res == 0).then_some(value)
+    };
+    int_opt(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
+        && matches!(
+            int_opt(libc::SO_DOMAIN),
+            Some(libc::AF_INET | libc::AF_INET6)
+        )
+}
+
+/// Disconnects TCP socket `fd` as a failed blocking connect(2) does (connect to `AF_UNSPEC`).
+fn disconnect(fd: RawFd) {
+    // SAFETY: a zeroed sockaddr with family AF_UNSPEC, valid for the call.
+    unsafe {
+        let mut addr: libc::sockaddr = std::mem::zeroed();
+        addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        sc::connect(fd, &addr, size_of::<libc::sockaddr>() as libc::socklen_t);
+    }
+}
+
 /// Whether a transfer of `len` bytes came back short (fewer than the entry asked for).
 #[inline]
 fn short_of(res: i32, len: usize) -> bool {
@@ -508,6 +562,12 @@ ops! {
         #[inline]
         fn waits_on(&self) -> Option<FdWait> {
             Some(FdWait::connect(self.fd))
+        }
+        fn after_ring_on_fd(&mut self, res: i32) -> i32 {
+            if refused_after_trying(res) && is_inet_stream(self.fd) {
+                disconnect(self.fd);
+            }
+            res
         }
     };
 

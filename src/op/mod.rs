@@ -182,6 +182,12 @@ pub(crate) trait Op: Sized {
     fn after_ring(&mut self, res: i32) -> i32 {
         res
     }
+    /// As [`after_ring`](Op::after_ring), for a single call, whose fd is the caller's fd
+    /// number (in a batch it may be a fixed file's slot).
+    #[inline]
+    fn after_ring_on_fd(&mut self, res: i32) -> i32 {
+        res
+    }
     /// Turns a non-negative result into the output.
     fn output(self, res: i32) -> Self::Output;
 

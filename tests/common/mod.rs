@@ -233,11 +233,12 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// Writes each `(fd, bytes)` after `after` (to a duplicate of `fd`) unless stopped.
+    /// Writes each `(fd, bytes)` after `after` (to a duplicate of `fd`) unless stopped. An fd
+    /// that is no longer open (a fuzz case may have closed it) is left out.
     pub fn new(after: Duration, writes: &[(BorrowedFd<'_>, &[u8])]) -> Watchdog {
         let writes: Vec<(OwnedFd, Vec<u8>)> = writes
             .iter()
-            .map(|(fd, bytes)| (fd.try_clone_to_owned().unwrap(), bytes.to_vec()))
+            .filter_map(|(fd, bytes)| Some((fd.try_clone_to_owned().ok()?, bytes.to_vec())))
             .collect();
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = thread::spawn(move || {
