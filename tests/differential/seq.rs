@@ -500,14 +500,44 @@ const HUGE_MARKED: usize = 1 << 20;
 
 /// A read buffer of `len`: a fresh vector of marker bytes, or the huge region of `side`.
 enum ReadBuf {
-    Small(Vec<u8>),
+    Small(PageAligned),
     Huge(*mut u8),
+}
+
+/// Bytes starting at a 4 KiB boundary, so that both sides' buffers have the same alignment
+/// (`O_DIRECT` transfers fail with `EINVAL` on a misaligned buffer, so an allocator's
+/// whim would otherwise make the two sides differ).
+struct PageAligned {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl PageAligned {
+    fn new(bytes: &[u8]) -> PageAligned {
+        let mut storage = vec![0u8; bytes.len() + 4096];
+        let start = storage.as_ptr().align_offset(4096);
+        storage[start..start + bytes.len()].copy_from_slice(bytes);
+        PageAligned {
+            storage,
+            start,
+            len: bytes.len(),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.len]
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start..self.start + self.len]
+    }
 }
 
 impl ReadBuf {
     fn new(len: Len, side: Which) -> ReadBuf {
         match len {
-            Len::N(n) => ReadBuf::Small(vec![0xAA; n]),
+            Len::N(n) => ReadBuf::Small(PageAligned::new(&vec![0xAA; n])),
             Len::Huge => {
                 let p = region(side as usize);
                 // SAFETY: the region is mapped read-write and HUGE_MARKED < HUGE.
@@ -519,7 +549,7 @@ impl ReadBuf {
 
     fn slice(&mut self) -> &mut [u8] {
         match self {
-            ReadBuf::Small(v) => v,
+            ReadBuf::Small(v) => v.bytes_mut(),
             // SAFETY: the region is a read-write mapping of HUGE bytes, used by one side's
             // single call at a time.
             ReadBuf::Huge(p) => unsafe { std::slice::from_raw_parts_mut(*p, HUGE) },
@@ -538,20 +568,20 @@ impl ReadBuf {
 /// The bytes a write writes: the seed's bytes, or the zero region for a huge write.
 fn write_data(len: Len, seed: u64) -> WriteBuf {
     match len {
-        Len::N(n) => WriteBuf::Small(data(seed, n)),
+        Len::N(n) => WriteBuf::Small(PageAligned::new(&data(seed, n))),
         Len::Huge => WriteBuf::Huge,
     }
 }
 
 enum WriteBuf {
-    Small(Vec<u8>),
+    Small(PageAligned),
     Huge,
 }
 
 impl WriteBuf {
     fn slice(&self) -> &[u8] {
         match self {
-            WriteBuf::Small(v) => v,
+            WriteBuf::Small(v) => v.bytes(),
             // SAFETY: the read-only region maps HUGE zero bytes, never written.
             WriteBuf::Huge => unsafe { std::slice::from_raw_parts(region(2), HUGE) },
         }
@@ -1460,18 +1490,25 @@ fn run_libc(op: &Op, side: &mut Side) -> (Res, Bytes) {
             off,
             seed,
         } => {
-            let b = data(*seed, *len);
+            let b = PageAligned::new(&data(*seed, *len));
+            let b = b.bytes();
             // SAFETY: as above.
             let r = unsafe { libc::pwrite64(fd(*f), b.as_ptr().cast(), b.len(), *off as i64) };
             (libc_res(r as i64), none)
         }
         Op::Readv { fd: f, lens, off } => {
-            let mut bufs: Vec<Vec<u8>> = lens.iter().map(|&l| vec![0xAA; l]).collect();
+            let mut bufs: Vec<PageAligned> = lens
+                .iter()
+                .map(|&l| PageAligned::new(&vec![0xAA; l]))
+                .collect();
             let iov: Vec<libc::iovec> = bufs
                 .iter_mut()
-                .map(|b| libc::iovec {
-                    iov_base: b.as_mut_ptr().cast(),
-                    iov_len: b.len(),
+                .map(|b| {
+                    let b = b.bytes_mut();
+                    libc::iovec {
+                        iov_base: b.as_mut_ptr().cast(),
+                        iov_len: b.len(),
+                    }
                 })
                 .collect();
             // SAFETY: every iovec points into a live buffer.
@@ -1481,7 +1518,7 @@ fn run_libc(op: &Op, side: &mut Side) -> (Res, Bytes) {
                     Some(o) => libc::preadv64(fd(*f), iov.as_ptr(), iov.len() as i32, *o as i64),
                 }
             } as i64);
-            let mut all: Vec<u8> = bufs.concat();
+            let mut all: Vec<u8> = bufs.iter().flat_map(|b| b.bytes().to_vec()).collect();
             all.truncate(*r.as_ref().unwrap_or(&0) as usize);
             (r, Bytes(all))
         }
@@ -1491,8 +1528,8 @@ fn run_libc(op: &Op, side: &mut Side) -> (Res, Bytes) {
             off,
             seed,
         } => {
-            let all = data(*seed, lens.iter().sum());
-            let mut rest = &all[..];
+            let all = PageAligned::new(&data(*seed, lens.iter().sum()));
+            let mut rest = all.bytes();
             let iov: Vec<libc::iovec> = lens
                 .iter()
                 .map(|&l| {
@@ -1844,20 +1881,28 @@ fn run_uring(op: &Op, side: &mut Side) -> (Res, Bytes) {
             off,
             seed,
         } => {
-            let w = data(*seed, *len);
-            (ours(uring_os::pwrite(fd(*f), &w, *off), |n| n as i64), none)
+            let w = PageAligned::new(&data(*seed, *len));
+            (
+                ours(uring_os::pwrite(fd(*f), w.bytes(), *off), |n| n as i64),
+                none,
+            )
         }
         Op::Readv { fd: f, lens, off } => {
-            let mut bufs: Vec<Vec<u8>> = lens.iter().map(|&l| vec![0xAA; l]).collect();
-            let mut slices: Vec<IoSliceMut<'_>> =
-                bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+            let mut bufs: Vec<PageAligned> = lens
+                .iter()
+                .map(|&l| PageAligned::new(&vec![0xAA; l]))
+                .collect();
+            let mut slices: Vec<IoSliceMut<'_>> = bufs
+                .iter_mut()
+                .map(|b| IoSliceMut::new(b.bytes_mut()))
+                .collect();
             let r = match off {
                 None => uring_os::readv(fd(*f), &mut slices),
                 Some(o) => uring_os::preadv(fd(*f), &mut slices, *o),
             };
             drop(slices);
             let r = ours(r, |n| n as i64);
-            let mut all: Vec<u8> = bufs.concat();
+            let mut all: Vec<u8> = bufs.iter().flat_map(|b| b.bytes().to_vec()).collect();
             all.truncate(*r.as_ref().unwrap_or(&0) as usize);
             (r, Bytes(all))
         }
@@ -1867,8 +1912,8 @@ fn run_uring(op: &Op, side: &mut Side) -> (Res, Bytes) {
             off,
             seed,
         } => {
-            let all = data(*seed, lens.iter().sum());
-            let mut rest = &all[..];
+            let all = PageAligned::new(&data(*seed, lens.iter().sum()));
+            let mut rest = all.bytes();
             let slices: Vec<IoSlice<'_>> = lens
                 .iter()
                 .map(|&l| {
