@@ -211,15 +211,8 @@ impl Core {
                     }
                 };
                 if let Some(res) = closed {
-                    let q = &mut queued[user];
-                    let failed = !matches!(res, Ok(r) if r >= 0);
-                    q.state = State::Done(res);
-                    chain.next += 1;
+                    finish_close(queued, chain, res);
                     progressed = true;
-                    if q.link && failed && q.flags & crate::sys::IOSQE_IO_HARDLINK == 0 {
-                        cancel(&mut queued[chain.next..chain.end], -libc::ECANCELED);
-                        chain.next = chain.end;
-                    }
                     continue;
                 }
                 // The scope fd it uses: made before it (in its chain, or settled when it
@@ -238,15 +231,8 @@ impl Core {
                         // The close of a fixed file the scope made: the ring's close of
                         // its slot, as a single call.
                         let res = crate::single::run_on_ring(crate::op::CloseFixed { index: slot });
-                        let q = &mut queued[user];
-                        let failed = res.is_err();
-                        q.state = State::Done(res.map(|()| 0));
-                        chain.next += 1;
+                        finish_close(queued, chain, res.map(|()| 0));
                         progressed = true;
-                        if q.link && failed && q.flags & crate::sys::IOSQE_IO_HARDLINK == 0 {
-                            cancel(&mut queued[chain.next..chain.end], -libc::ECANCELED);
-                            chain.next = chain.end;
-                        }
                         continue;
                     }
                     ScopeFdValue::Fixed(slot) => {
@@ -380,6 +366,19 @@ impl Core {
 
 /// Ends the entries of `rest` that have not run with `-errno` (those that finished before
 /// they started, with a conversion error, keep it).
+/// Records `res` for the close at `chain.next`, made here rather than by the kernel, and moves
+/// the chain on: a failed close ends its chain unless it is hard-linked.
+fn finish_close(queued: &mut [Queued], chain: &mut EmulatedChain, res: std::io::Result<i32>) {
+    let q = &mut queued[chain.next];
+    let failed = !matches!(res, Ok(r) if r >= 0);
+    q.state = State::Done(res);
+    chain.next += 1;
+    if q.link && failed && q.flags & crate::sys::IOSQE_IO_HARDLINK == 0 {
+        cancel(&mut queued[chain.next..chain.end], -libc::ECANCELED);
+        chain.next = chain.end;
+    }
+}
+
 fn cancel(rest: &mut [Queued], errno: i32) {
     for q in rest {
         if matches!(q.state, State::Emulated) {

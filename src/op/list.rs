@@ -114,6 +114,17 @@ fn vectored_nothing(res: i32) -> bool {
     res != -libc::EBADF && res != -libc::EINVAL && res != -libc::EFAULT
 }
 
+/// The ring's answer `res` to a readv or writev of `bufs`, mended to the syscall's for a
+/// transfer of no bytes at all (see [`vectored_nothing`]).
+#[inline]
+fn vectored_answer(res: i32, bufs: &[impl std::ops::Deref<Target = [u8]>]) -> i32 {
+    if res < 0 && vectored_nothing(res) && bufs.iter().all(|b| b.is_empty()) {
+        0
+    } else {
+        res
+    }
+}
+
 /// Whether a connect's error is one a TCP connection attempt ends with once under way (the
 /// peer refused or reset it, no route or host answered, it timed out). connect(2) on a
 /// blocking socket then disconnects the socket — its state back to unconnected, ready for
@@ -234,11 +245,7 @@ ops! {
         }
         #[inline]
         fn after_ring(&mut self, res: i32) -> i32 {
-            if res < 0 && vectored_nothing(res) && self.bufs.iter().all(|b| b.is_empty()) {
-                0
-            } else {
-                res
-            }
+            vectored_answer(res, self.bufs)
         }
     };
 
@@ -258,11 +265,7 @@ ops! {
         }
         #[inline]
         fn after_ring(&mut self, res: i32) -> i32 {
-            if res < 0 && vectored_nothing(res) && self.bufs.iter().all(|b| b.is_empty()) {
-                0
-            } else {
-                res
-            }
+            vectored_answer(res, self.bufs)
         }
         fn rest(&self, done: usize) -> Option<StreamRest<'_>> {
             if self.offset != CURRENT_POSITION {
