@@ -725,14 +725,8 @@ fn poll_now(fd: &OwnedFd) -> i16 {
     pfd.revents
 }
 
-// Found by the fuzzer: a blocking connect(2) that fails once under way (refused, reset,
-// unreachable) disconnects the socket; io_uring took the error and left it half-closed, so
-// poll reported POLLIN too and the next connect answered EALREADY.
-#[test]
-fn a_refused_connect_leaves_the_socket_as_connect_does() {
-    let _serial = serial();
-    warm_up();
-    let addr = closed_port();
+/// connect(2) of `fd` to the IPv4 `addr`, as libc makes it.
+fn libc_connect(fd: &OwnedFd, addr: std::net::SocketAddr) -> Result<i32, Option<i32>> {
     let std::net::SocketAddr::V4(v4) = addr else {
         unreachable!()
     };
@@ -744,20 +738,28 @@ fn a_refused_connect_leaves_the_socket_as_connect_does() {
         },
         sin_zero: [0; 8],
     };
-    let libc_connect = |fd: &OwnedFd| {
-        // SAFETY: a valid sockaddr_in of its size.
-        let res = unsafe {
-            libc::connect(
-                fd.as_raw_fd(),
-                (&raw const sin).cast(),
-                size_of::<libc::sockaddr_in>() as u32,
-            )
-        };
-        (res == 0).then_some(0).ok_or_else(last_errno)
+    // SAFETY: a valid sockaddr_in of its size.
+    let res = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&raw const sin).cast(),
+            size_of::<libc::sockaddr_in>() as u32,
+        )
     };
+    (res == 0).then_some(0).ok_or_else(last_errno)
+}
+
+// Found by the fuzzer: a blocking connect(2) that fails once under way (refused, reset,
+// unreachable) disconnects the socket; io_uring took the error and left it half-closed, so
+// poll reported POLLIN too and the next connect answered EALREADY.
+#[test]
+fn a_refused_connect_leaves_the_socket_as_connect_does() {
+    let _serial = serial();
+    warm_up();
+    let addr = closed_port();
     for round in 0..10 {
         let (theirs, ours) = (tcp_socket(), tcp_socket());
-        let libc_first = libc_connect(&theirs);
+        let libc_first = libc_connect(&theirs, addr);
         let ours_first = uring_os::connect(&ours, &addr).map_err(|e| e.raw_os_error());
         assert_eq!(
             ours_first.map(|()| 0),
@@ -770,7 +772,7 @@ fn a_refused_connect_leaves_the_socket_as_connect_does() {
             "round {round}: poll after it"
         );
         // Connecting again, as a retry loop does.
-        let libc_again = libc_connect(&theirs);
+        let libc_again = libc_connect(&theirs, addr);
         let ours_again = uring_os::connect(&ours, &addr).map_err(|e| e.raw_os_error());
         assert_eq!(
             ours_again.map(|()| 0),
@@ -778,4 +780,61 @@ fn a_refused_connect_leaves_the_socket_as_connect_does() {
             "round {round}: the next connect"
         );
     }
+}
+
+// The same connect in a batch, on the caller's socket: after the refusal the socket is
+// disconnected as connect(2) leaves it, whether the handle or the scope's end took the
+// result.
+#[test]
+fn a_refused_connect_in_a_batch_leaves_the_socket_as_connect_does() {
+    let _serial = serial();
+    warm_up();
+    let addr = closed_port();
+    for round in 0..10 {
+        let (theirs, ours) = (tcp_socket(), tcp_socket());
+        let libc_res = libc_connect(&theirs, addr);
+        if round % 2 == 0 {
+            let ours_res = uring_os::batch(|s| s.connect(&ours, &addr).wait());
+            assert_eq!(
+                ours_res.map(|()| 0).map_err(|e| e.raw_os_error()),
+                libc_res,
+                "round {round}: the connect"
+            );
+        } else {
+            // Its result left for the scope's end.
+            uring_os::batch(|s| {
+                let _ = s.connect(&ours, &addr);
+            });
+        }
+        assert_eq!(
+            poll_now(&ours),
+            poll_now(&theirs),
+            "round {round}: poll after it"
+        );
+        let ours_again = uring_os::connect(&ours, &addr).map_err(|e| e.raw_os_error());
+        assert_eq!(
+            ours_again.map(|()| 0),
+            libc_connect(&theirs, addr),
+            "round {round}: the next connect"
+        );
+    }
+}
+
+// The shim's hook that leaves a program's iovecs unread by the crate puts its flag back when
+// the call inside unwinds: afterwards a readv of nothing again answers 0 without the ring.
+#[test]
+fn the_unread_iovecs_flag_is_restored_after_a_panic() {
+    let _serial = serial();
+    warm_up();
+    let unwound = std::panic::catch_unwind(|| uring_os::with_unread_iovecs(|| panic!("inside")));
+    assert!(unwound.is_err());
+    let (reader, _writer) = pipe();
+    let mut none = [io::IoSliceMut::new(&mut [])];
+    let before = uring_os::stats().ops;
+    assert_eq!(uring_os::readv(&reader, &mut none).unwrap(), 0);
+    assert_eq!(
+        uring_os::stats().ops,
+        before,
+        "the readv of nothing reached the ring"
+    );
 }

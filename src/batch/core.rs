@@ -85,6 +85,15 @@ pub(super) struct Queued {
     pub(super) socket_timed_out: Option<i32>,
 }
 
+impl Queued {
+    /// Whether its main fd is the caller's fd number, open while the scope lasts (not a
+    /// fixed file, not an fd the scope made): fixes made on the fd itself after the ring
+    /// answered (see `Op::after_ring_on_fd`) may run on it.
+    pub(super) fn on_callers_fd(&self) -> bool {
+        self.flags & IOSQE_FIXED_FILE == 0 && self.fd_entry.is_none()
+    }
+}
+
 /// A buffer of the scope's pool.
 pub(super) struct PoolBuf {
     pub(super) ptr: *mut u8,
@@ -868,7 +877,7 @@ impl Core {
             let q = &self.queued.borrow()[index];
             !q.op.is_null() && q.fns.makes_fd
         };
-        let (state, timeout_slot, op, after, fns, alone) = {
+        let (state, timeout_slot, op, after, fns, alone, on_fd) = {
             let mut queued = self.queued.borrow_mut();
             let alone = Self::unchained_untimed(&queued, index);
             let q = &mut queued[index];
@@ -879,6 +888,7 @@ impl Core {
                 q.after,
                 q.fns,
                 alone,
+                q.on_callers_fd(),
             )
         };
         let res = match state {
@@ -932,8 +942,9 @@ impl Core {
                 // SAFETY: op is this entry's live operation, taken out above; the ring is
                 // done with it.
                 Some(res) if !op.is_null() => {
-                    // SAFETY: as above.
-                    let res = unsafe { (fns.after_ring)(op, res) };
+                    // SAFETY: as above; `on_fd` says its fd is the caller's, open while the
+                    // scope lasts.
+                    let res = unsafe { (fns.after_ring)(op, res, on_fd) };
                     // A write the ring completed short on a blocking pipe or socket: the rest
                     // is written as write(2) would (its waits keep reaping the ring).
                     Ok(if res > 0 {
@@ -1338,7 +1349,7 @@ pub(super) fn finish_maker(queued: &mut [Queued], j: usize, driver: &mut Driver)
         res
     } else {
         // SAFETY: the entry's live operation, its completion reaped: the ring is done with it.
-        unsafe { (q.fns.after_ring)(q.op, res) }
+        unsafe { (q.fns.after_ring)(q.op, res, q.on_callers_fd()) }
     };
     q.state = State::Done(Ok(res));
 }

@@ -201,7 +201,7 @@ impl Core {
                 } else {
                     // SAFETY: the entry's live operation, its completion reaped: the ring is
                     // done with it.
-                    unsafe { (q.fns.after_ring)(q.op, res) };
+                    unsafe { (q.fns.after_ring)(q.op, res, q.on_callers_fd()) };
                 }
             }
             q.state = State::Taken;

@@ -42,7 +42,10 @@ pub(super) struct OpFns {
     /// Attempts it as its syscall without waiting on a peer (the emulation of a ring);
     /// the flag says whether this is a fallback (the ring lacks it).
     pub(super) attempt: unsafe fn(*mut (), bool) -> Attempted,
-    pub(super) after_ring: unsafe fn(*mut (), i32) -> i32,
+    /// Mends the ring's result to the syscall's; the flag says its main fd is the caller's
+    /// fd number, open for the whole scope (not a fixed file, not a scope fd), so fixes made
+    /// on the fd itself (a refused connect's disconnect) may run.
+    pub(super) after_ring: unsafe fn(*mut (), i32, bool) -> i32,
     pub(super) breaks_chain: unsafe fn(*const (), i32) -> bool,
     pub(super) fd_changed: unsafe fn(*const (), i32) -> Option<RawFd>,
     /// The fd it may wait on, the poll events, and the errno the syscall gives where it
@@ -191,10 +194,13 @@ unsafe fn syscall_in_arena<O: Op>(ptr: *mut ()) -> i32 {
 }
 
 /// # Safety
-/// `ptr` must point to a live `O` whose entry the ring completed with `res`.
-unsafe fn after_ring_in_arena<O: Op>(ptr: *mut (), res: i32) -> i32 {
+/// `ptr` must point to a live `O` whose entry the ring completed with `res`; with `on_fd`,
+/// its main fd is the caller's fd number, open.
+unsafe fn after_ring_in_arena<O: Op>(ptr: *mut (), res: i32, on_fd: bool) -> i32 {
     // SAFETY: the caller's contract.
-    unsafe { &mut *ptr.cast::<O>() }.after_ring(res)
+    let op = unsafe { &mut *ptr.cast::<O>() };
+    let res = op.after_ring(res);
+    if on_fd { op.after_ring_on_fd(res) } else { res }
 }
 
 /// # Safety

@@ -86,10 +86,15 @@ thread_local! {
 /// program's iovec arrays as they are; not for Rust callers, whose slices are readable.
 #[doc(hidden)]
 pub fn with_unread_iovecs<R>(f: impl FnOnce() -> R) -> R {
-    let before = IOVECS_UNREAD.replace(true);
-    let res = f();
-    IOVECS_UNREAD.set(before);
-    res
+    /// Puts the flag back as it was, also when `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IOVECS_UNREAD.set(self.0);
+        }
+    }
+    let _restore = Restore(IOVECS_UNREAD.replace(true));
+    f()
 }
 
 /// Whether a readv or writev of `bufs` may go through the ring: not when it transfers no

@@ -182,8 +182,9 @@ pub(crate) trait Op: Sized {
     fn after_ring(&mut self, res: i32) -> i32 {
         res
     }
-    /// As [`after_ring`](Op::after_ring), for a single call, whose fd is the caller's fd
-    /// number (in a batch it may be a fixed file's slot).
+    /// As [`after_ring`](Op::after_ring), for a call whose fd is the caller's fd number: a
+    /// single call, or a batch call on the caller's fd (in a batch the fd may also be a
+    /// fixed file's slot, or an fd of the scope's that a later call of it may close).
     #[inline]
     fn after_ring_on_fd(&mut self, res: i32) -> i32 {
         res
