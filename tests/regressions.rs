@@ -838,3 +838,73 @@ fn the_unread_iovecs_flag_is_restored_after_a_panic() {
         "the readv of nothing reached the ring"
     );
 }
+
+// The same in a batch, through the scope's own fds: an O_DIRECT file opened in the scope
+// (a direct descriptor where the kernel has them), or the caller's registered with
+// `Batch::fixed`, read at the position twice, reads its first two blocks and leaves the
+// position after them, as read(2) does.
+#[test]
+fn batch_reads_at_the_position_of_a_scope_o_direct_fd_move_it_like_the_syscalls() {
+    let _serial = serial();
+    let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let path = dir.path().join("direct");
+    let data: Vec<u8> = (0..3 * 4096).map(|i| (i / 4096) as u8 + b'a').collect();
+    std::fs::write(&path, &data).unwrap();
+    let Some((theirs, ours)) = direct_twins(&path) else {
+        return;
+    };
+    let mut libc_buf = Box::new(Aligned([0; 8192]));
+    // SAFETY: the buffer is valid for 8192 bytes; two reads of 4 KiB at the position.
+    let libc_got = unsafe {
+        let p = libc_buf.0.as_mut_ptr();
+        [
+            libc::read(theirs.as_raw_fd(), p.cast(), 4096),
+            libc::read(theirs.as_raw_fd(), p.add(4096).cast(), 4096),
+        ]
+    };
+    assert_eq!(libc_got, [4096, 4096]);
+    for how in [
+        "opened in the scope",
+        "opened and read in one chain",
+        "fixed",
+    ] {
+        let mut buf = Box::new(Aligned([0; 8192]));
+        let mut third = Box::new(Aligned([0; 8192]));
+        let (first, second) = buf.0.split_at_mut(4096);
+        let (got, third_len) = uring_os::batch(|s| {
+            let fd = match how {
+                "fixed" => {
+                    // SAFETY: the fd is open; back to the start.
+                    unsafe { libc::lseek(ours.as_raw_fd(), 0, libc::SEEK_SET) };
+                    s.fixed(&ours)
+                }
+                _ => s
+                    .open(&path, libc::O_RDONLY | libc::O_DIRECT | libc::O_CLOEXEC, 0)
+                    .fd(),
+            };
+            let (a, b) = if how == "opened and read in one chain" {
+                s.link(|s| (s.read(fd, &mut *first), s.read(fd, &mut *second)))
+            } else {
+                (s.read(fd, &mut *first), s.read(fd, &mut *second))
+            };
+            let got = [a.wait().unwrap(), b.wait().unwrap()];
+            // The position after both: the third block's.
+            let third = s.read(fd, &mut third.0[..4096]).wait().unwrap();
+            (got, third)
+        });
+        assert_eq!(got, [4096, 4096], "{how}");
+        // The first byte of each block says which block it is.
+        let blocks = |b: &[u8]| b.chunks(4096).map(|c| c[0]).collect::<Vec<_>>();
+        assert!(
+            buf.0[..] == libc_buf.0[..],
+            "{how}: read blocks {:?}",
+            blocks(&buf.0)
+        );
+        assert_eq!(third_len, 4096, "{how}: the third read");
+        assert!(
+            third.0[..4096] == data[8192..],
+            "{how}: the third read's block {:?}",
+            blocks(&third.0[..4096])
+        );
+    }
+}

@@ -83,9 +83,24 @@ pub(super) struct Queued {
     pub(super) partial: usize,
     /// Cancelled because its socket's timeout ran out: the errno the syscall gives then.
     pub(super) socket_timed_out: Option<i32>,
+    /// For an entry that makes or stands for an fd: the fd is an `O_DIRECT` file.
+    pub(super) direct: bool,
+    /// It reads or writes at the file position of an `O_DIRECT` scope fd: it runs as its
+    /// syscall, which moves the position as the transfer's own (through io_uring a transfer
+    /// completing later, from the device, reads the position as it was at submission,
+    /// not as the transfers before it left it).
+    pub(super) syscall_only: bool,
 }
 
 impl Queued {
+    /// Whether it is queued and may run on the ring as far as the scope knows (the ring
+    /// may still lack its operation or refuse its arguments).
+    fn may_go_on_ring(&self) -> bool {
+        matches!(self.state, State::Queued)
+            && !auto_syscall_in_batch(self.fns.punted)
+            && !self.syscall_only
+    }
+
     /// Whether its main fd is the caller's fd number, open while the scope lasts (not a
     /// fixed file, not an fd the scope made): fixes made on the fd itself after the ring
     /// answered (see `Op::after_ring_on_fd`) may run on it.
@@ -228,6 +243,9 @@ impl Core {
         let link = self.linking.get();
         let deadline = crate::timeout::current_deadline();
         let fd_entry = self.pending_fd.take();
+        let (at_position, direct) = op.as_ref().map_or((false, false), |op| {
+            (op.current_position_fd().is_some(), op.opens_direct())
+        });
         // An entry a window or stream is done with takes the new one, when it can stand
         // alone in that place (see `recyclable`).
         let reuse = match &op {
@@ -261,6 +279,7 @@ impl Core {
             state = unsafe { Self::auto_now::<O>(op) }.unwrap_or(State::Queued);
         }
         let mut queued = self.queued.borrow_mut();
+        let syscall_only = at_position && fd_entry.is_some_and(|j| queued[j].direct);
         let entry = Queued {
             op,
             mem: op,
@@ -286,6 +305,8 @@ impl Core {
             socket_timed_out: None,
             installed: None,
             partial: 0,
+            direct,
+            syscall_only,
         };
         if let Some((index, _)) = reuse {
             let queued_now = matches!(entry.state, State::Queued);
@@ -687,8 +708,7 @@ impl Core {
         sqes <= driver.ring.sq_entries() as usize
             && chain.iter().all(|q| {
                 let fixed = q.flags & IOSQE_FIXED_FILE != 0 || q.fd_entry.is_some();
-                matches!(q.state, State::Queued)
-                    && !auto_syscall_in_batch(q.fns.punted)
+                q.may_go_on_ring()
                     // SAFETY: every Queued entry holds a live operation.
                     && unsafe { (q.fns.fits)(q.op, &mut *driver, fixed) }
             })
@@ -699,8 +719,7 @@ impl Core {
         let timed = chain.iter().any(|q| q.deadline.is_some());
         let sqes = chain.len() * if timed { 2 } else { 1 };
         let fits = chain.iter().enumerate().all(|(k, q)| {
-            matches!(q.state, State::Queued)
-                && !auto_syscall_in_batch(q.fns.punted)
+            q.may_go_on_ring()
                 // The kernel completes some failures without failing the chain (the next
                 // entry runs; see Op::SOFT_FAIL): a chain that goes on after such an
                 // operation runs as syscalls, where a failure cancels the rest.

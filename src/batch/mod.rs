@@ -327,6 +327,9 @@ impl<'scope, 'env> Batch<'scope, 'env> {
         let mut queued = self.core.queued.borrow_mut();
         let q = &mut queued[index];
         q.borrowed = true;
+        // Its calls at the file position of an O_DIRECT file run as syscalls (see
+        // `Queued::syscall_only`); an fd without a slot is checked as any fd.
+        q.direct = slot.is_some() && crate::driver::is_direct(number);
         // Its result is the caller's fd number, with or without a fixed slot: calls run as
         // syscalls name the number.
         q.fixed_slot = slot;

@@ -85,7 +85,7 @@ impl FdCache {
 
     #[cold]
     fn check_buffered(&mut self, fd: RawFd, index: usize) -> bool {
-        let direct = fd_flags(fd).is_none_or(|flags| flags & libc::O_DIRECT != 0);
+        let direct = is_direct(fd);
         if direct || index >= MAX_CACHED_FD {
             return false;
         }
@@ -130,6 +130,12 @@ fn is_file_or_block_device(fd: RawFd) -> bool {
     // SAFETY: fstat succeeded, so the struct is filled.
     let mode = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
     mode == libc::S_IFREG || mode == libc::S_IFBLK
+}
+
+/// Whether `fd` is an `O_DIRECT` file (or not an open fd: then a transfer at its position
+/// fails either way, and the syscall gives its error).
+pub(crate) fn is_direct(fd: RawFd) -> bool {
+    fd_flags(fd).is_none_or(|flags| flags & libc::O_DIRECT != 0)
 }
 
 /// The fd's status flags (F_GETFL), or `None` for a bad fd.

@@ -25,7 +25,7 @@ use crate::op::Op;
 use crate::ring::{Cqe, Probe, Ring};
 use crate::stats::Counters;
 
-pub(crate) use fdcache::{FdCache, blocking_stream, nonblocking_stream};
+pub(crate) use fdcache::{FdCache, blocking_stream, is_direct, nonblocking_stream};
 pub(crate) use fork::{fork_generation, register_fork_handler};
 pub(crate) use slots::{Completions, FixedSlot, Slot};
 pub(crate) use syscall::{

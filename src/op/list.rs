@@ -371,6 +371,10 @@ ops! {
             self.fixed = slot;
         }
         #[inline]
+        fn opens_direct(&self) -> bool {
+            self.flags & libc::O_DIRECT != 0
+        }
+        #[inline]
         fn cloexec(&self) -> bool {
             self.flags & libc::O_CLOEXEC != 0
         }

@@ -232,6 +232,13 @@ pub(crate) trait Op: Sized {
     /// makes it an fd again.
     #[inline]
     fn make_fixed(&mut self, _slot: Option<u32>) {}
+    /// Whether the fd an operation makes is an `O_DIRECT` file: calls of the scope at its
+    /// file position then run as syscalls (see
+    /// [`current_position_fd`](Op::current_position_fd)).
+    #[inline]
+    fn opens_direct(&self) -> bool {
+        false
+    }
     /// Whether the fd an operation makes is close-on-exec (a fixed file installed as an fd
     /// for the caller gets the same).
     #[inline]
