@@ -182,6 +182,85 @@ macro_rules! net_row {
     };
 }
 
+/// `fs::read` as one linked submission on a hand-tuned ring (the io-uring crate: single
+/// issuer, deferred task work, the file opened into a fixed slot): open → read → read (the
+/// one that finds the end) → close, one `io_uring_enter` per file. A reference for the
+/// `fs::read` row: what a linked submission costs here against std's syscalls.
+struct HandRead {
+    ring: io_uring::IoUring,
+    buf: Vec<u8>,
+}
+
+impl HandRead {
+    const HALF: usize = 32 * 1024;
+
+    fn new() -> Option<HandRead> {
+        let ring = io_uring::IoUring::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_coop_taskrun()
+            .build(8)
+            .ok()?;
+        ring.submitter().register_files_sparse(1).ok()?;
+        Some(HandRead {
+            ring,
+            buf: vec![0; 2 * Self::HALF],
+        })
+    }
+
+    /// The file at `path`, whole if it fits in 32 KiB.
+    fn read(&mut self, path: &Path) -> Vec<u8> {
+        use io_uring::{opcode, squeue::Flags, types};
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        let slot = types::DestinationSlot::try_from_slot_target(0).unwrap();
+        let base = self.buf.as_mut_ptr();
+        let half = Self::HALF as u32;
+        let entries = [
+            opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), path.as_ptr())
+                .flags(libc::O_RDONLY)
+                .file_index(Some(slot))
+                .build()
+                .flags(Flags::IO_LINK | Flags::SKIP_SUCCESS)
+                .user_data(0),
+            // Hard links: a short read (the end of the file) must not cut the chain.
+            opcode::Read::new(types::Fixed(0), base, half)
+                .offset(u64::MAX)
+                .build()
+                .flags(Flags::IO_HARDLINK)
+                .user_data(1),
+            // SAFETY: the second half of `buf`.
+            opcode::Read::new(types::Fixed(0), unsafe { base.add(Self::HALF) }, half)
+                .offset(u64::MAX)
+                .build()
+                .flags(Flags::IO_HARDLINK)
+                .user_data(2),
+            opcode::Close::new(types::Fixed(0))
+                .build()
+                .flags(Flags::SKIP_SUCCESS)
+                .user_data(3),
+        ];
+        // SAFETY: the path and `buf` outlive the submission, which is waited for below.
+        unsafe { self.ring.submission().push_multiple(&entries) }.unwrap();
+        self.ring.submit_and_wait(2).unwrap();
+        let mut first = 0;
+        for cqe in self.ring.completion() {
+            assert!(
+                cqe.result() >= 0,
+                "entry {}: {}",
+                cqe.user_data(),
+                cqe.result()
+            );
+            if cqe.user_data() == 1 {
+                first = cqe.result() as usize;
+            } else if cqe.user_data() == 2 {
+                assert_eq!(cqe.result(), 0, "the file is larger than 32 KiB");
+            }
+        }
+        self.buf[..first].to_vec()
+    }
+}
+
 /// `n` files of `size` bytes under `dir`, named `f0`, `f1`, ...
 fn files(dir: &Path, n: usize, size: usize) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).unwrap();
@@ -273,6 +352,18 @@ fn functions(quick: bool, only: Option<String>) {
             black_box(v);
         },
     );
+    if let Some(mut ring) = HandRead::new() {
+        b.row(
+            "  reference: hand ring, linked open+read+read+close",
+            n,
+            &mut |i| {
+                black_box(std::fs::read(&small[i % small.len()]).unwrap());
+            },
+            &mut |i| {
+                black_box(ring.read(&small[i % small.len()]));
+            },
+        );
+    }
     let data = vec![7u8; 4096];
     fs_row!(b, "fs::write, 4 KiB (existing file)", n, |i| fs::write(
         scratch.join(format!("w{}", i % 64)),
