@@ -867,7 +867,30 @@ fn stream_row(
     let qd1 = b.cfg.n.stream_qd1[size];
     // Random: the offsets every variant reads, in order (the pread loop the first `qd1`):
     // each block at most once, as fio's random map has it, in a shuffled order.
-    let random_offsets: Vec<u64> = if random {
+    let fio_args = |rw: &str| -> Vec<String> {
+        [
+            format!("--name={rw}"),
+            format!("--rw={rw}"),
+            format!("--bs={kib}k"),
+            format!("--io_size={}", reads * bs as u64),
+        ]
+        .into_iter()
+        .chain(FIO_STREAM.split(' ').map(String::from))
+        .collect()
+    };
+    // Where fio runs, the blocks it reads, in its order: every variant then reads the same
+    // blocks (how fast a block comes back depends on the block here, as the disk's host
+    // keeps some of them cached).
+    let fio_order = if random && b.cfg.child.is_none() {
+        fio_offsets(path, len, fio_args("randread"))
+    } else {
+        None
+    };
+    let same_as_fio = fio_order.is_some();
+    let random_offsets: Vec<u64> = if let Some(order) = fio_order {
+        let count = reads.max(qd1) as usize;
+        (0..count).map(|i| order[i % order.len()]).collect()
+    } else if random {
         let mut rng = Rng(42);
         let mut order: Vec<u64> = (0..blocks).collect();
         for i in (1..order.len()).rev() {
@@ -973,15 +996,7 @@ fn stream_row(
     // at offsets of fio's own choosing.
     let io_size = reads * bs as u64;
     let rw = if random { "randread" } else { "read" };
-    let mut args: Vec<String> = [
-        format!("--name={rw}"),
-        format!("--rw={rw}"),
-        format!("--bs={kib}k"),
-        format!("--io_size={io_size}"),
-    ]
-    .into_iter()
-    .chain(FIO_STREAM.split(' ').map(String::from))
-    .collect();
+    let mut args = fio_args(rw);
     let plain = fio(b, fio_plain, path, len, args.clone());
     args.extend(FIO_BATCH.map(String::from));
     let batched = fio(b, fio_batched, path, len, args);
@@ -989,7 +1004,11 @@ fn stream_row(
     variants.extend([plain, batched]);
     b.measure(row, "read", variants);
     if ran_fio {
-        let which = if random {
+        let which = if same_as_fio {
+            "as many reads as the uring_os variants, at random offsets of fio's choosing, \
+             each block at most once; the uring_os variants read the same blocks in the same \
+             order, taken from a run of fio with `--write_iolog`"
+        } else if random {
             "as many reads as the uring_os variants, at random offsets of fio's choosing, \
              each block at most once, as the uring_os variants read theirs"
         } else {
@@ -1079,6 +1098,42 @@ fn hand_stream(
         }
     }
     Ok(())
+}
+
+/// The offsets fio reads, in its order, when run with `args` on the `len` bytes of `path`
+/// (from its `--write_iolog`; its random sequence is the same on every run); `None` where
+/// fio is not installed or fails.
+fn fio_offsets(path: &Path, len: u64, args: Vec<String>) -> Option<Vec<u64>> {
+    let log = std::env::temp_dir().join(format!("uring_os-bench-{}.iolog", std::process::id()));
+    let out = Command::new("fio")
+        .arg(format!("--filename={}", path.display()))
+        .args([
+            "--ioengine=io_uring",
+            "--iodepth=32",
+            "--direct=1",
+            "--numjobs=1",
+            "--output-format=json",
+        ])
+        .arg(format!("--size={len}"))
+        .args(&args)
+        .arg(format!("--write_iolog={}", log.display()))
+        .output();
+    let text = std::fs::read_to_string(&log);
+    let _ = std::fs::remove_file(&log);
+    if !out.ok()?.status.success() {
+        return None;
+    }
+    // Lines of the form `FILE read OFFSET LENGTH`, after a timestamp in version 3 logs.
+    let offsets: Vec<u64> = text
+        .ok()?
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let at = words.iter().position(|w| *w == "read")?;
+            words.get(at + 1)?.parse().ok()
+        })
+        .collect();
+    (!offsets.is_empty()).then_some(offsets)
 }
 
 /// `jobs[0].read.iops` from fio's JSON output, without a JSON parser.
