@@ -534,6 +534,17 @@ fn direct_twins(path: &Path) -> Option<(std::fs::File, std::fs::File)> {
     }
 }
 
+/// Moves each file's position back to its start.
+fn rewind(files: &[&std::fs::File]) {
+    for file in files {
+        // SAFETY: lseek on an open fd.
+        assert_eq!(
+            unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_SET) },
+            0
+        );
+    }
+}
+
 fn position(fd: &impl AsRawFd) -> i64 {
     // SAFETY: lseek on an open fd, moving nothing.
     unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_CUR) }
@@ -558,11 +569,7 @@ fn transfers_at_the_position_of_an_o_direct_file_move_it_like_the_syscalls() {
     let libc_read = |len: usize| unsafe { libc::read(theirs.as_raw_fd(), p.cast(), len) };
     let libc_write = |len: usize| unsafe { libc::write(theirs.as_raw_fd(), p.cast(), len) };
     for round in 0..20 {
-        // SAFETY: both fds are open; back to the start of the file.
-        unsafe {
-            libc::lseek(theirs.as_raw_fd(), 0, libc::SEEK_SET);
-            libc::lseek(ours.as_raw_fd(), 0, libc::SEEK_SET);
-        }
+        rewind(&[&theirs, &ours]);
         let steps: [(&str, isize, io::Result<usize>); 4] = [
             (
                 "read",
@@ -594,11 +601,7 @@ fn transfers_at_the_position_of_an_o_direct_file_move_it_like_the_syscalls() {
             "round {round}: position"
         );
         // Vectored, from the start again.
-        // SAFETY: both fds are open.
-        unsafe {
-            libc::lseek(theirs.as_raw_fd(), 0, libc::SEEK_SET);
-            libc::lseek(ours.as_raw_fd(), 0, libc::SEEK_SET);
-        }
+        rewind(&[&theirs, &ours]);
         let iov = libc::iovec {
             iov_base: p.cast(),
             iov_len: 4096,
@@ -618,11 +621,7 @@ fn transfers_at_the_position_of_an_o_direct_file_move_it_like_the_syscalls() {
         );
     }
     // A batch's reads at the position, on the caller's O_DIRECT fd.
-    // SAFETY: both fds are open.
-    unsafe {
-        libc::lseek(theirs.as_raw_fd(), 0, libc::SEEK_SET);
-        libc::lseek(ours.as_raw_fd(), 0, libc::SEEK_SET);
-    }
+    rewind(&[&theirs, &ours]);
     let libc_n = libc_read(4096);
     let n = uring_os::batch(|s| {
         let b = s.buffer(4096);

@@ -797,19 +797,7 @@ fn fio<'a>(b: &Bench, name: &str, path: &'a Path, len: u64, args: Vec<String>) -
         name,
         Role::Other,
         Box::new(move || {
-            // The engine's own options are known only after --ioengine.
-            let out = Command::new("fio")
-                .arg(format!("--filename={}", path.display()))
-                .args([
-                    "--ioengine=io_uring",
-                    "--iodepth=32",
-                    "--direct=1",
-                    "--numjobs=1",
-                    "--output-format=json",
-                ])
-                .arg(format!("--size={len}"))
-                .args(&args)
-                .output()?;
+            let out = fio_command(path, len, &args).output()?;
             if !out.status.success() {
                 return Err(io::Error::other(format!(
                     "fio failed ({}): {} {}",
@@ -1100,13 +1088,11 @@ fn hand_stream(
     Ok(())
 }
 
-/// The offsets fio reads, in its order, when run with `args` on the `len` bytes of `path`
-/// (from its `--write_iolog`; its random sequence is the same on every run); `None` where
-/// fio is not installed or fails.
-fn fio_offsets(path: &Path, len: u64, args: Vec<String>) -> Option<Vec<u64>> {
-    let log = std::env::temp_dir().join(format!("uring_os-bench-{}.iolog", std::process::id()));
-    let out = Command::new("fio")
-        .arg(format!("--filename={}", path.display()))
+/// fio's io_uring engine (O_DIRECT, iodepth 32, one job, JSON output) on the `len` bytes of
+/// `path`, with `args` on top (the engine's own options are known only after `--ioengine`).
+fn fio_command(path: &Path, len: u64, args: &[String]) -> Command {
+    let mut fio = Command::new("fio");
+    fio.arg(format!("--filename={}", path.display()))
         .args([
             "--ioengine=io_uring",
             "--iodepth=32",
@@ -1115,7 +1101,16 @@ fn fio_offsets(path: &Path, len: u64, args: Vec<String>) -> Option<Vec<u64>> {
             "--output-format=json",
         ])
         .arg(format!("--size={len}"))
-        .args(&args)
+        .args(args);
+    fio
+}
+
+/// The offsets fio reads, in its order, when run with `args` on the `len` bytes of `path`
+/// (from its `--write_iolog`; its random sequence is the same on every run); `None` where
+/// fio is not installed or fails.
+fn fio_offsets(path: &Path, len: u64, args: Vec<String>) -> Option<Vec<u64>> {
+    let log = std::env::temp_dir().join(format!("uring_os-bench-{}.iolog", std::process::id()));
+    let out = fio_command(path, len, &args)
         .arg(format!("--write_iolog={}", log.display()))
         .output();
     let text = std::fs::read_to_string(&log);

@@ -36,6 +36,24 @@ macro_rules! transfer_fd {
     };
 }
 
+/// The hooks readv and writev share: short of the iovecs' total, and a transfer of no bytes
+/// at all kept off the ring (see [`transfers_something`]) or its answer mended.
+macro_rules! vectored {
+    () => {
+        fn short(&self, res: i32) -> bool {
+            (res as usize) < total(self.bufs)
+        }
+        #[inline]
+        fn fits_ring(&self) -> bool {
+            transfers_something(self.bufs)
+        }
+        #[inline]
+        fn after_ring(&mut self, res: i32) -> i32 {
+            vectored_answer(res, self.bufs)
+        }
+    };
+}
+
 /// The hooks of a call that makes a new fd (its number's cached facts are stale) and that
 /// std retries on `EINTR`.
 macro_rules! new_fd {
@@ -241,17 +259,7 @@ ops! {
         |o, sqe| sqe.prep_readv(o.fd, o.bufs.as_ptr().cast(), iov_count(o.bufs.len()), o.offset, 0),
     {
         transfer_fd!(write: false);
-        fn short(&self, res: i32) -> bool {
-            (res as usize) < total(self.bufs)
-        }
-        #[inline]
-        fn fits_ring(&self) -> bool {
-            transfers_something(self.bufs)
-        }
-        #[inline]
-        fn after_ring(&mut self, res: i32) -> i32 {
-            vectored_answer(res, self.bufs)
-        }
+        vectored!();
     };
 
     /// writev(2), pwritev(2).
@@ -261,17 +269,7 @@ ops! {
         |o, sqe| sqe.prep_writev(o.fd, o.bufs.as_ptr().cast(), iov_count(o.bufs.len()), o.offset, 0),
     {
         transfer_fd!(write: true);
-        fn short(&self, res: i32) -> bool {
-            (res as usize) < total(self.bufs)
-        }
-        #[inline]
-        fn fits_ring(&self) -> bool {
-            transfers_something(self.bufs)
-        }
-        #[inline]
-        fn after_ring(&mut self, res: i32) -> i32 {
-            vectored_answer(res, self.bufs)
-        }
+        vectored!();
         fn rest(&self, done: usize) -> Option<StreamRest<'_>> {
             if self.offset != CURRENT_POSITION {
                 return None;
